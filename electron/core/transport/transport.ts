@@ -1,0 +1,19 @@
+import type { Agent } from 'node:http';
+
+/**
+ * How bytes reach the hub: straight over the network, or through an SSH gateway.
+ *
+ * The hub client and the local gateway both talk HTTP to `hubUrl` through `agent`, so the same
+ * code serves a direct hub and a tunnelled one. For an https hub through SSH, the agent wraps
+ * the forwarded channel in TLS with the hub's own name (certificate checks stay on).
+ */
+export interface HubTransport {
+  /** The hub's base URL (with its path prefix, ending in '/'), as the profile gives it. */
+  readonly hubUrl: URL;
+  /** An http.Agent (or https.Agent) whose connections reach the hub's origin. */
+  readonly agent: Agent;
+  /** A short description for logs and status lines, e.g. "direct" or "ssh gate.example.org:22". */
+  readonly describe: string;
+  /** Close every connection this transport holds. Idempotent. */
+  close(): Promise<void>;
+}
