@@ -1,0 +1,97 @@
+import { timingSafeEqual } from 'node:crypto';
+
+/**
+ * Who may use the local gateway. Pure functions over plain request data, so every rule has a
+ * unit test; gateway.ts only applies the verdict.
+ *
+ * The gateway holds the hub token and adds it to what it forwards, so a request must prove it
+ * comes from the Roamlab window that owns this port:
+ *  - Host is exactly 127.0.0.1:PORT (a DNS-rebinding page arrives with its own host name);
+ *  - Origin, when present, is exactly http://127.0.0.1:PORT (no other page, not even "null");
+ *  - the per-session cookie holds the gateway's secret (set only by the one-time entry URL,
+ *    HttpOnly and SameSite=Strict, so other sites' pages never send it).
+ */
+export interface GatewayRequestFacts {
+  host: string | undefined;
+  origin: string | undefined;
+  cookieHeader: string | undefined;
+}
+
+export type GatewayVerdict = { allow: true } | { allow: false; reason: 'host' | 'origin' | 'cookie' };
+
+export function cookieName(port: number): string {
+  // Cookies are not isolated by port: each session's gateway needs its own name on 127.0.0.1.
+  return `roamlab-gw-${port}`;
+}
+
+export function gatewayOrigin(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Value of one cookie in a Cookie header (RFC 6265 §5.4 form: `a=1; b=2`). */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** The Cookie header without our own cookie, so the session secret never travels to the hub. */
+export function stripCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  const kept = header
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && p.slice(0, Math.max(p.indexOf('='), 0)).trim() !== name);
+  return kept.length ? kept.join('; ') : undefined;
+}
+
+export function sameSecret(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function hostAllowed(host: string | undefined, port: number): boolean {
+  return host === `127.0.0.1:${port}`;
+}
+
+export function originAllowed(origin: string | undefined, port: number): boolean {
+  return origin === undefined || origin === gatewayOrigin(port);
+}
+
+export function judgeRequest(facts: GatewayRequestFacts, port: number, secret: string): GatewayVerdict {
+  if (!hostAllowed(facts.host, port)) return { allow: false, reason: 'host' };
+  if (!originAllowed(facts.origin, port)) return { allow: false, reason: 'origin' };
+  if (!sameSecret(readCookie(facts.cookieHeader, cookieName(port)), secret)) return { allow: false, reason: 'cookie' };
+  return { allow: true };
+}
+
+/**
+ * A Set-Cookie from the hub, made to work on http://127.0.0.1:PORT: no Domain (it names the
+ * hub's host), no Secure (the gateway origin is plain http on loopback; the hop to the hub keeps
+ * its TLS), and SameSite=None — which browsers only take with Secure — becomes Lax.
+ */
+export function rewriteSetCookie(cookie: string): string {
+  return cookie
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => !/^domain=/i.test(p) && !/^secure$/i.test(p))
+    .map((p) => (/^samesite=none$/i.test(p) ? 'SameSite=Lax' : p))
+    .join('; ');
+}
+
+/** A Location the hub sends: absolute URLs on the hub's origin come back onto the gateway's. */
+export function rewriteLocation(location: string, hubOrigin: string, port: number): string {
+  try {
+    const u = new URL(location);
+    if (u.origin === hubOrigin) return gatewayOrigin(port) + u.pathname + u.search + u.hash;
+  } catch {
+    // a relative Location needs no rewrite
+  }
+  return location;
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * The facility profile: the contract with facility admins. `schema: 1` is frozen — new optional
+ * fields may be added, nothing may become required, so a profile published today is read by every
+ * later Roamlab. Unknown fields are kept out of the parsed value but do not fail validation, so an
+ * admin can publish fields for newer Roamlab versions.
+ */
+
+const hostname = z
+  .string()
+  .min(1, 'a host name such as "gate.example.org"')
+  .regex(/^[A-Za-z0-9._:\-[\]]+$/, 'a host name or address, without scheme or path');
+
+export const notebookClassSchema = z.object({
+  id: z.string().min(1, 'a short id such as "medium"').regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"'),
+  label: z.string().min(1, 'a label people read, such as "Medium"'),
+  description: z.string().optional(),
+  memoryGB: z.number().positive('memory in GB, a positive number').optional(),
+  cores: z.number().int('a whole number of cores').positive().optional(),
+  runtimeHours: z.number().positive('runtime in hours, a positive number').optional(),
+  /** Sent to the hub as the spawn's user_options. Keys are whatever the facility's spawner reads. */
+  userOptions: z.record(z.string(), z.unknown()).refine((o) => Object.keys(o).length > 0, {
+    message: 'at least one option the hub reads, e.g. {"profile": "medium"}: an empty set makes the hub reuse the last options',
+  }),
+});
+
+export const sshSchema = z.object({
+  host: hostname,
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().min(1, 'the user name on the SSH gateway'),
+  identityFile: z.string().min(1).default('~/.ssh/id_ed25519'),
+  knownHostsFile: z.string().min(1).default('~/.ssh/known_hosts'),
+});
+
+export const hubUrlSchema = z
+  .string()
+  .url('an absolute URL such as "https://hub.example.org/"')
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'an http:// or https:// URL')
+  .refine((u) => new URL(u).search === '' && new URL(u).hash === '', 'a URL without "?query" or "#fragment"')
+  .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'a URL without user or password in it');
+
+export const facilityProfileSchema = z.object({
+  schema: z.literal(1, { error: 'the number 1 (this is schema version 1 of the facility profile)' }),
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", such as "desy-naf"'),
+  name: z.string().min(1, 'the facility name people read, such as "DESY NAF"'),
+  hub: z.object({
+    url: hubUrlSchema,
+    /** How long the API token Roamlab asks the hub for stays valid (default 14 days). */
+    tokenLifetimeDays: z.number().positive().max(365).optional(),
+  }),
+  ssh: sshSchema.optional(),
+  classes: z.array(notebookClassSchema).default([]),
+});
+
+export type NotebookClass = z.infer<typeof notebookClassSchema>;
+export type SshSettings = z.infer<typeof sshSchema>;
+export type FacilityProfile = z.infer<typeof facilityProfileSchema>;
+
+/** The hub URL with a trailing slash, so relative paths (hub/api, user/NAME/) resolve under its prefix. */
+export function hubBaseUrl(profile: FacilityProfile): URL {
+  const u = new URL(profile.hub.url);
+  if (!u.pathname.endsWith('/')) u.pathname += '/';
+  return u;
+}

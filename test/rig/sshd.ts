@@ -1,0 +1,195 @@
+/**
+ * A real OpenSSH sshd on loopback for tests and the benchmark: its own host key, a client key
+ * in authorized_keys, a known_hosts that already trusts it. Everything lives in one temp dir.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface RigSshd {
+  host: '127.0.0.1';
+  port: number;
+  user: string;
+  identityFile: string;
+  /** A known_hosts file that already trusts the host key. */
+  knownHostsFile: string;
+  hostKeyFingerprint: string;
+  hostKeyFiles: string[];
+  dir: string;
+  /** PID of the listening sshd, while it runs. */
+  readonly pid: number | undefined;
+  /** The sshd log (sshd -e writes it to stderr, which goes here). */
+  logFile: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** Direct children of a process (Linux /proc), e.g. sshd's per-connection processes. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const ent of readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try {
+      const stat = readFileSync(`/proc/${ent}/stat`, 'utf8');
+      // Field 4 (ppid) follows the parenthesised command name, which may itself hold spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(ent));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(addr.port));
+    });
+  });
+}
+
+/** Resolve once something on the port sends an SSH banner line. */
+async function waitForBanner(port: number, deadline: number): Promise<void> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let buf = '';
+      const done = (v: boolean) => {
+        s.destroy();
+        resolve(v);
+      };
+      s.setTimeout(1000, () => done(false));
+      s.on('data', (d) => {
+        buf += d.toString('latin1');
+        if (buf.includes('\n')) done(buf.startsWith('SSH-2.0-'));
+      });
+      s.on('error', () => done(false));
+      s.on('close', () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`sshd on port ${port} did not answer with a banner`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function blobOfPub(pubFile: string): Buffer {
+  const [, b64] = readFileSync(pubFile, 'utf8').trim().split(/\s+/);
+  return Buffer.from(b64!, 'base64');
+}
+
+export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> {
+  await fsp.mkdir('/run/sshd', { recursive: true });
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'roamlab-sshd-'));
+  const hostKey = path.join(dir, 'ssh_host_ed25519_key');
+  const clientKey = path.join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'roamlab-rig-host', '-f', hostKey]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'roamlab-rig-client', '-f', clientKey]);
+  const authorizedKeys = path.join(dir, 'authorized_keys');
+  await fsp.copyFile(`${clientKey}.pub`, authorizedKeys);
+  await fsp.chmod(authorizedKeys, 0o600);
+
+  const port = opts.port ?? (await freePort());
+  const pidFile = path.join(dir, 'sshd.pid');
+  const logFile = path.join(dir, 'sshd.log');
+  const config = path.join(dir, 'sshd_config');
+  await fsp.writeFile(
+    config,
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${hostKey}`,
+      `PidFile ${pidFile}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'AllowTcpForwarding yes',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'UseDNS no',
+      'PrintMotd no',
+      'X11Forwarding no',
+      // Benchmarks open many connections at once; the default 10:30:100 would drop some.
+      'MaxStartups 200',
+      'MaxSessions 100',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+
+  const hostBlob = blobOfPub(`${hostKey}.pub`);
+  const knownHostsFile = path.join(dir, 'known_hosts');
+  await fsp.writeFile(knownHostsFile, `[127.0.0.1]:${port} ssh-ed25519 ${hostBlob.toString('base64')}\n`, { mode: 0o600 });
+  const hostKeyFingerprint = 'SHA256:' + createHash('sha256').update(hostBlob).digest('base64').replace(/=+$/, '');
+
+  let child: ChildProcess | undefined;
+  let logFd: fsp.FileHandle | undefined;
+
+  const launch = async () => {
+    logFd = await fsp.open(logFile, 'a');
+    child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', logFd.fd, logFd.fd] });
+    const exited = new Promise<never>((_, reject) =>
+      child!.once('exit', (code) => reject(new Error(`sshd exited early (code ${code}); see ${logFile}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([waitForBanner(port, Date.now() + 10_000), exited]);
+  };
+
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (c && c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+      // Per-connection sshd processes outlive the listener; end them too, by PID.
+      const sessions = childPids(c.pid);
+      const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 3000);
+      await gone;
+      clearTimeout(t);
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await logFd?.close().catch(() => undefined);
+    logFd = undefined;
+  };
+
+  await launch();
+
+  return {
+    host: '127.0.0.1',
+    port,
+    user: os.userInfo().username,
+    identityFile: clientKey,
+    knownHostsFile,
+    hostKeyFingerprint,
+    hostKeyFiles: [hostKey],
+    dir,
+    logFile,
+    get pid() {
+      return child?.pid;
+    },
+    async stop() {
+      await kill();
+      await fsp.rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await kill();
+      await launch();
+    },
+  };
+}
