@@ -1,0 +1,452 @@
+import { promises as fsp } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+
+import { RoamlabError } from '../errors';
+import type { HubTransport } from './transport';
+import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
+
+export interface SshOptions {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
+}
+
+export interface HostKeyPrompt {
+  host: string;
+  port: number;
+  keyType: string;
+  fingerprint: string;
+}
+
+export interface OpenSshTransportOptions {
+  hubUrl: URL;
+  ssh: SshOptions;
+  /** called for an unknown host key; resolve true to accept (then it is written to knownHostsFile) */
+  confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
+  /** for an encrypted identity file (read from the keychain by the caller) */
+  passphrase?: string;
+  /** default 10000 */
+  keepaliveIntervalMs?: number;
+  /** default 3 */
+  keepaliveCountMax?: number;
+  /** default 20000 */
+  readyTimeoutMs?: number;
+  onClose?: (reason: string) => void;
+}
+
+/**
+ * AES-GCM first: it is what OpenSSH picks on AES-NI machines too, and in ssh2 it runs in one
+ * OpenSSL call per packet (no separate MAC pass). chacha20 stays as the fallback for servers
+ * without GCM.
+ */
+const CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+] as const;
+
+/** ssh2's default host key algorithms, in its order; known types get moved to the front. */
+const DEFAULT_HOSTKEY_ALGOS: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** Host key algorithms for each key type a known_hosts line may hold. */
+const HOSTKEY_ALGOS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+export function expandHome(p: string): string {
+  if (p === '~') return os.homedir();
+  if (p.startsWith('~/')) return path.join(os.homedir(), p.slice(2));
+  return p;
+}
+
+function hostLabel(host: string, port: number): string {
+  return port === 22 ? host : `${host}:${port}`;
+}
+
+async function loadIdentity(file: string, passphrase: string | undefined): Promise<Buffer> {
+  const where = expandHome(file);
+  let text: Buffer;
+  try {
+    text = await fsp.readFile(where);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new RoamlabError(
+      'ssh-key-unreadable',
+      `Cannot read the SSH key ${where} (${code}).`,
+      'Check the identity file named in the facility profile exists and is readable by you.',
+      { file: where, code },
+      { cause: e },
+    );
+  }
+  const parsed = sshUtils.parseKey(text, passphrase);
+  const key = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
+  if (key instanceof Error || !key) {
+    const msg = key instanceof Error ? key.message : 'no key found';
+    const encrypted = /encrypted|passphrase|bad decrypt/i.test(msg);
+    throw new RoamlabError(
+      'ssh-key-unreadable',
+      encrypted
+        ? `The SSH key ${where} is protected by a passphrase${passphrase === undefined ? ' and none was given' : ' and the one given does not open it'}.`
+        : `The SSH key ${where} is not a private key Roamlab can use (${msg}).`,
+      encrypted
+        ? 'Enter the key passphrase again; it is kept in the system keychain.'
+        : 'Use an OpenSSH private key (ed25519, ECDSA or RSA), e.g. one made by ssh-keygen.',
+      { file: where, encrypted },
+    );
+  }
+  return text;
+}
+
+/** TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. */
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port });
+    sock.setNoDelay(true);
+    const fail = (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      sock.destroy();
+      const code = err.code ?? 'ETIMEDOUT';
+      reject(
+        new RoamlabError(
+          'ssh-unreachable',
+          `Cannot reach the SSH gateway ${hostLabel(host, port)} (${code}).`,
+          'Check the network connection, and that the gateway name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.',
+          { host, port, code },
+          { cause: err },
+        ),
+      );
+    };
+    const timer = setTimeout(() => fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+    sock.once('error', fail);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.removeListener('error', fail);
+      resolve(sock);
+    });
+  });
+}
+
+type SshError = Error & { level?: string; code?: string };
+
+function mapConnectError(err: SshError, o: OpenSshTransportOptions): RoamlabError {
+  const { host, port, user } = o.ssh;
+  const where = hostLabel(host, port);
+  if (err.level === 'client-authentication') {
+    return new RoamlabError(
+      'ssh-auth-failed',
+      `The SSH gateway ${where} did not accept the key for user "${user}".`,
+      `Check the user name and that the public key of ${expandHome(o.ssh.identityFile)} is registered with the facility (authorized_keys).`,
+      { host, port, user },
+      { cause: err },
+    );
+  }
+  const timeout = err.level === 'client-timeout';
+  return new RoamlabError(
+    'ssh-unreachable',
+    timeout
+      ? `The SSH gateway ${where} did not complete the handshake in time.`
+      : `The SSH connection to ${where} failed: ${err.message}.`,
+    'Check the network connection and try again; if it keeps failing, ask the facility whether the gateway is up.',
+    { host, port, code: err.code, level: err.level },
+    { cause: err },
+  );
+}
+
+/** What the Node http machinery expects of a socket, added to an ssh2 channel. */
+function asSocket(channel: ClientChannel): Duplex {
+  const s = channel as ClientChannel & Record<string, unknown>;
+  const noop = () => s;
+  // Nagle, TCP keepalive and ref/unref belong to the one SSH TCP socket, not each channel.
+  s.setKeepAlive = noop;
+  s.setNoDelay = noop;
+  s.ref = noop;
+  s.unref = noop;
+  // socket.setTimeout semantics (emit 'timeout' after ms without traffic), so request and agent
+  // timeouts behave as they do on a TCP socket.
+  let idleMs = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = idleMs > 0 ? setTimeout(() => s.emit('timeout'), idleMs) : undefined;
+    idleTimer?.unref();
+  };
+  s.setTimeout = (ms: number, cb?: () => void) => {
+    idleMs = ms;
+    if (cb) s.once('timeout', cb);
+    arm();
+    return s;
+  };
+  channel.on('data', () => idleMs > 0 && arm());
+  channel.once('close', () => idleTimer && clearTimeout(idleTimer));
+  s.destroySoon = () => channel.destroy();
+  // Without a listener, an error on a pooled (idle) channel would crash the process; in use,
+  // the request's own listener sees it too and reports it as a request error.
+  channel.on('error', () => undefined);
+  return channel;
+}
+
+interface ForwardTarget {
+  host: string;
+  port: number;
+}
+
+function openChannel(client: Client, target: ForwardTarget, cb: (err: Error | null, ch?: Duplex) => void): void {
+  try {
+    client.forwardOut('127.0.0.1', 0, target.host, target.port, (err, channel) => {
+      if (err) return cb(err);
+      cb(null, asSocket(channel));
+    });
+  } catch (e) {
+    // forwardOut throws synchronously once the client is no longer connected.
+    cb(e as Error);
+  }
+}
+
+type ConnCallback = (err: Error | null, socket: Duplex) => void;
+
+/** Node's createConnection callback takes (err) alone on failure. */
+function deliver(cb: ConnCallback | undefined, err: Error | null, socket?: Duplex): void {
+  if (!cb) return;
+  if (err || !socket) (cb as (e: Error) => void)(err ?? new Error('no channel'));
+  else cb(null, socket);
+}
+
+/** http.Agent whose every connection is a direct-tcpip channel over one SSH connection. */
+class SshHttpAgent extends http.Agent {
+  constructor(
+    private readonly client: Client,
+    private readonly target: ForwardTarget,
+  ) {
+    super({ keepAlive: true });
+  }
+  override createConnection(_options: http.ClientRequestArgs, cb?: ConnCallback): Duplex | null | undefined {
+    openChannel(this.client, this.target, (err, ch) => deliver(cb, err, ch));
+    return undefined;
+  }
+}
+
+/** https.Agent: the channel wrapped in TLS with the hub's own name; certificate checks stay on. */
+class SshHttpsAgent extends https.Agent {
+  constructor(
+    private readonly client: Client,
+    private readonly target: ForwardTarget,
+  ) {
+    super({ keepAlive: true });
+  }
+  override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
+    openChannel(this.client, this.target, (err, ch) => {
+      if (err || !ch) return deliver(cb, err);
+      const servername = net.isIP(this.target.host) ? undefined : this.target.host;
+      const sock = tls.connect({
+        ...(options as tls.ConnectionOptions),
+        socket: ch,
+        servername,
+        host: this.target.host,
+        port: this.target.port,
+      });
+      // A TLS socket over a Duplex does not close its transport by itself.
+      sock.once('close', () => ch.destroy());
+      deliver(cb, null, sock);
+    });
+    return undefined;
+  }
+}
+
+function hubTarget(hubUrl: URL): ForwardTarget {
+  const secure = hubUrl.protocol === 'https:';
+  const host = hubUrl.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = hubUrl.port ? Number(hubUrl.port) : secure ? 443 : 80;
+  return { host, port };
+}
+
+/**
+ * Open one SSH connection to the gateway and return a transport whose agent tunnels every hub
+ * connection through it. The host key is checked against known_hosts before authentication.
+ */
+export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubTransport> {
+  const { host, port, user, knownHostsFile } = o.ssh;
+  const knownHosts = expandHome(knownHostsFile);
+  const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
+  const privateKey = await loadIdentity(o.ssh.identityFile, o.passphrase);
+
+  // Ask for the host key types we already know first, as ssh does, so a host with several keys
+  // presents the one we can check rather than one that would read as "changed".
+  const known = await knownKeyTypes(knownHosts, host, port);
+  const hostKeyFirst = known.flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
+
+  const sock = await connectTcp(host, port, readyTimeoutMs);
+  const client = new Client();
+  let hostKeyError: RoamlabError | undefined;
+
+  const verifyHostKey = async (key: Buffer): Promise<boolean> => {
+    const keyType = keyTypeOfBlob(key) ?? 'unknown';
+    const fingerprint = fingerprintSha256(key);
+    const where = hostLabel(host, port);
+    const result = await checkHostKey(knownHosts, host, port, keyType, key);
+    switch (result.status) {
+      case 'match':
+        return true;
+      case 'revoked':
+        hostKeyError = new RoamlabError(
+          'host-key-changed',
+          `The SSH gateway ${where} presented a host key that is marked revoked in ${knownHosts} (${keyType} ${fingerprint}).`,
+          'Do not connect. Contact the facility: this key must no longer be used.',
+          { host, port, keyType, presentedFingerprint: fingerprint, revoked: true },
+        );
+        return false;
+      case 'changed': {
+        const expected = result.expected.map((e) => `${e.type} ${e.fingerprint}`).join(', ');
+        hostKeyError = new RoamlabError(
+          'host-key-changed',
+          `The host key of the SSH gateway ${where} has changed: it presented ${keyType} ${fingerprint}, but ${knownHosts} expects ${expected}.`,
+          `This can mean someone is intercepting the connection, or the facility replaced the key. Check the new fingerprint with the facility; only if they confirm it, remove the old line with: ssh-keygen -R '${port === 22 ? host : `[${host}]:${port}`}' -f ${knownHosts}`,
+          {
+            host,
+            port,
+            keyType,
+            presentedFingerprint: fingerprint,
+            expectedFingerprint: result.expected[0]?.fingerprint,
+            expected: result.expected,
+          },
+        );
+        return false;
+      }
+      case 'unknown': {
+        const accepted = o.confirmUnknownHostKey
+          ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint })
+          : false;
+        if (accepted) {
+          await appendHostKey(knownHosts, host, port, keyType, key);
+          return true;
+        }
+        hostKeyError = new RoamlabError(
+          'host-key-unknown',
+          `The SSH gateway ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.`,
+          'Compare the fingerprint with the one the facility publishes, and accept it only if they match.',
+          { host, port, keyType, presentedFingerprint: fingerprint },
+        );
+        return false;
+      }
+    }
+  };
+
+  const config: ConnectConfig = {
+    sock,
+    username: user,
+    privateKey,
+    passphrase: o.passphrase,
+    keepaliveInterval: o.keepaliveIntervalMs ?? 10_000,
+    keepaliveCountMax: o.keepaliveCountMax ?? 3,
+    readyTimeout: readyTimeoutMs,
+    // Only the key: an agent or keyboard prompt would hang a launcher with no terminal.
+    tryKeyboard: false,
+    algorithms: {
+      cipher: [...CIPHERS],
+      compress: ['none'],
+      serverHostKey: [...hostKeyFirst, ...DEFAULT_HOSTKEY_ALGOS.filter((a) => !hostKeyFirst.includes(a))],
+    },
+    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+      verifyHostKey(key).then(verify, (e: unknown) => {
+        hostKeyError =
+          e instanceof RoamlabError
+            ? e
+            : new RoamlabError(
+                'host-key-unknown',
+                `Could not check the host key of ${hostLabel(host, port)}: ${(e as Error).message}.`,
+                `Check that ${knownHosts} is readable and writable.`,
+                { host, port },
+                { cause: e },
+              );
+        verify(false);
+      });
+    },
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: SshError) => {
+      cleanup();
+      client.end();
+      sock.destroy();
+      // ssh2 reports a refused host key as a generic handshake error; ours says why.
+      reject(hostKeyError ?? mapConnectError(err, o));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), o));
+    };
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+      client.removeListener('ready', onReady);
+    };
+    client.on('error', onError);
+    client.on('close', onClose);
+    client.on('ready', onReady);
+    try {
+      client.connect(config);
+    } catch (e) {
+      onError(e as SshError);
+    }
+  });
+
+  let closed = false;
+  let closeReason = 'closed';
+  client.on('error', (err: SshError) => {
+    closeReason = err.level === 'client-timeout' ? 'keepalive timeout' : `ssh error: ${err.message}`;
+  });
+  client.on('close', () => {
+    if (!closed) o.onClose?.(closeReason);
+    closed = true;
+  });
+
+  const target = hubTarget(o.hubUrl);
+  const agent = o.hubUrl.protocol === 'https:' ? new SshHttpsAgent(client, target) : new SshHttpAgent(client, target);
+
+  return {
+    hubUrl: o.hubUrl,
+    agent,
+    describe: `ssh ${user}@${host}:${port}`,
+    async close() {
+      if (closed && sock.destroyed) return;
+      closeReason = 'closed by Roamlab';
+      agent.destroy();
+      if (!sock.destroyed) {
+        const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+        client.end();
+        // A gateway that does not answer the disconnect must not hold close() up.
+        const t = setTimeout(() => sock.destroy(), 2000);
+        await gone;
+        clearTimeout(t);
+      }
+      closed = true;
+    },
+  };
+}

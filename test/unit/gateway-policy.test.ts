@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  cookieName,
+  judgeRequest,
+  readCookie,
+  rewriteLocation,
+  rewriteSetCookie,
+  stripCookie,
+} from '../../electron/core/gateway/policy';
+
+const PORT = 43123;
+const SECRET = 's3cr3t-value-from-the-gateway';
+const good = { host: `127.0.0.1:${PORT}`, origin: undefined, cookieHeader: `${cookieName(PORT)}=${SECRET}` };
+
+describe('gateway policy', () => {
+  it('allows the owning window: right host, no or own origin, secret cookie', () => {
+    expect(judgeRequest(good, PORT, SECRET)).toEqual({ allow: true });
+    expect(judgeRequest({ ...good, origin: `http://127.0.0.1:${PORT}` }, PORT, SECRET)).toEqual({ allow: true });
+  });
+
+  it.each([
+    ['localhost name (DNS rebinding or another tab)', `localhost:${PORT}`],
+    ['rebinding host', `evil.example:${PORT}`],
+    ['lookalike', `127.0.0.1.evil.example:${PORT}`],
+    ['other port', `127.0.0.1:${PORT + 1}`],
+    ['missing', undefined],
+  ])('refuses a foreign Host: %s', (_label, host) => {
+    expect(judgeRequest({ ...good, host }, PORT, SECRET)).toEqual({ allow: false, reason: 'host' });
+  });
+
+  it.each([['https://evil.example'], ['null'], [`http://localhost:${PORT}`], [`http://127.0.0.1:${PORT + 1}`]])(
+    'refuses a foreign Origin %s',
+    (origin) => {
+      expect(judgeRequest({ ...good, origin }, PORT, SECRET)).toEqual({ allow: false, reason: 'origin' });
+    },
+  );
+
+  it('refuses a missing, wrong or other-port cookie', () => {
+    expect(judgeRequest({ ...good, cookieHeader: undefined }, PORT, SECRET).allow).toBe(false);
+    expect(judgeRequest({ ...good, cookieHeader: `${cookieName(PORT)}=nope` }, PORT, SECRET).allow).toBe(false);
+    expect(judgeRequest({ ...good, cookieHeader: `${cookieName(PORT + 1)}=${SECRET}` }, PORT, SECRET).allow).toBe(false);
+  });
+
+  it('reads and strips only its own cookie', () => {
+    const header = `_xsrf=abc; ${cookieName(PORT)}=${SECRET}; jupyterhub-user-alice=xyz`;
+    expect(readCookie(header, cookieName(PORT))).toBe(SECRET);
+    expect(stripCookie(header, cookieName(PORT))).toBe('_xsrf=abc; jupyterhub-user-alice=xyz');
+    expect(stripCookie(`${cookieName(PORT)}=${SECRET}`, cookieName(PORT))).toBeUndefined();
+  });
+
+  it('makes hub cookies work on the loopback origin', () => {
+    expect(rewriteSetCookie('_xsrf=1|abc; Domain=hub.example.org; Path=/user/a/; Secure; SameSite=None; HttpOnly')).toBe(
+      '_xsrf=1|abc; Path=/user/a/; SameSite=Lax; HttpOnly',
+    );
+  });
+
+  it('brings hub redirects back onto the gateway origin and leaves others alone', () => {
+    expect(rewriteLocation('https://hub.example.org/jhub/user/a/lab?x=1', 'https://hub.example.org', PORT)).toBe(
+      `http://127.0.0.1:${PORT}/jhub/user/a/lab?x=1`,
+    );
+    expect(rewriteLocation('/jhub/hub/login', 'https://hub.example.org', PORT)).toBe('/jhub/hub/login');
+    expect(rewriteLocation('https://sso.example.org/login', 'https://hub.example.org', PORT)).toBe('https://sso.example.org/login');
+  });
+});
