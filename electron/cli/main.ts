@@ -1,0 +1,400 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { RoamlabError, isRoamlabError } from '../core/errors';
+import { roamlabHome } from '../core/paths';
+import { Logger } from '../core/log';
+import { FacilityCatalog, pickClass } from '../core/profile/catalog';
+import { mergeClasses, type OfferedClass } from '../core/profile/classes';
+import type { FacilityProfile } from '../core/profile/schema';
+import { OsKeychain } from '../core/keychain/os-keychain';
+import type { Keychain } from '../core/keychain/keychain';
+import { appStateStore, type AppState } from '../core/state/app-state';
+import { openTransport } from '../core/transport/open';
+import type { HostKeyPrompt } from '../core/transport/ssh-transport';
+import { HubClient } from '../core/hub/hub-client';
+import { ensureToken, signIn, signOut } from '../core/session/credentials';
+import { Session } from '../core/session/session';
+import type { SessionState } from '../core/session/session-machine';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { progressLine } from './progress';
+import { ask, readStdin } from './prompt';
+
+const USAGE = `Usage: roamlab <command> [options]
+
+Commands:
+  facilities                         list facility profiles (and any that are broken)
+  classes <facility>                 list the notebook classes you can pick
+  login <facility> [--user NAME] [--password-stdin] [--no-remember]
+                                     sign in; the token (and password) go to the OS keychain
+  start <facility> --class ID [--server NAME] [--json] [--port N]
+                                     start or reuse a server and open the local gateway;
+                                     runs until Ctrl-C (the server keeps running)
+  status <facility> [--json]         your servers at the facility
+  stop <facility> [--server NAME]    stop a server at the hub
+  logout <facility>                  forget the stored token and password
+
+Options for every command:
+  --facility-file PATH               use this profile file (besides the facilities folder)
+  --user NAME                        the user name at the hub (default: the last one used)
+  --accept-new-host-key              trust an SSH gateway host key seen for the first time
+                                     (like OpenSSH's StrictHostKeyChecking=accept-new)
+  -h, --help                         this help
+
+Files: profiles in $ROAMLAB_HOME/facilities/*.json; ROAMLAB_HOME is now %HOME%.
+Exit codes: 0 ok, 2 usage, 3 sign in again, 4 hub refused, 5 network, 6 host key,
+            7 no keychain, 8 facility profile, 130 interrupted. See docs/cli.md.`;
+
+interface Ctx {
+  home: string;
+  log: Logger;
+  keychain: Keychain;
+  catalog: FacilityCatalog;
+  state: AppState;
+  saveState(): Promise<void>;
+  flags: Flags;
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+interface Flags {
+  user?: string;
+  'password-stdin'?: boolean;
+  'no-remember'?: boolean;
+  class?: string;
+  server?: string;
+  json?: boolean;
+  port?: string;
+  'facility-file'?: string;
+  'accept-new-host-key'?: boolean;
+  help?: boolean;
+}
+
+export async function main(argv: string[], keychain: Keychain = new OsKeychain()): Promise<number> {
+  const out = (l: string) => process.stdout.write(l + '\n');
+  const err = (l: string) => process.stderr.write(l + '\n');
+  const home = roamlabHome();
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    err(`roamlab: ${(e as Error).message}\n\n${USAGE.replace('%HOME%', home)}`);
+    return EXIT.usage;
+  }
+  const { flags, positionals } = parsed;
+  const [command, facilityId] = positionals;
+  if (flags.help || !command) {
+    (command ? out : err)(USAGE.replace('%HOME%', home));
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  const log = new Logger(path.join(home, 'logs', 'roamlab.log'));
+  try {
+    const catalog = await FacilityCatalog.load(home, flags['facility-file']);
+    const store = appStateStore(home);
+    const loaded = await store.load();
+    if (loaded.recovered) err(`roamlab: ${loaded.recovered}`);
+    const ctx: Ctx = { home, log, keychain, catalog, state: loaded.value, saveState: () => store.save(ctx.state), flags, out, err };
+    const needFacility = (): FacilityProfile => {
+      if (!facilityId) throw new RoamlabError('usage', `"${command}" needs a facility id.`, `Run \`roamlab facilities\` to see them, then \`roamlab ${command} <facility>\`.`);
+      return catalog.get(facilityId).profile;
+    };
+    switch (command) {
+      case 'facilities':
+        return listFacilities(ctx);
+      case 'classes':
+        return await listClasses(ctx, needFacility());
+      case 'login':
+        return await login(ctx, needFacility());
+      case 'start':
+        return await start(ctx, needFacility());
+      case 'status':
+        return await status(ctx, needFacility());
+      case 'stop':
+        return await stop(ctx, needFacility());
+      case 'logout':
+        return await logout(ctx, needFacility());
+      default:
+        err(`roamlab: unknown command "${command}".\n\n${USAGE.replace('%HOME%', home)}`);
+        return EXIT.usage;
+    }
+  } catch (e) {
+    return report(e, err, log, flags.json ? out : undefined);
+  }
+}
+
+function parse(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      user: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      'no-remember': { type: 'boolean' },
+      class: { type: 'string' },
+      server: { type: 'string' },
+      json: { type: 'boolean' },
+      port: { type: 'string' },
+      'facility-file': { type: 'string' },
+      'accept-new-host-key': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  return { flags: values as Flags, positionals };
+}
+
+function report(e: unknown, err: (l: string) => void, log: Logger, json?: (l: string) => void): number {
+  if (isRoamlabError(e)) {
+    log.warn(`${e.kind}: ${e.message}`);
+    if (json) json(JSON.stringify({ event: 'error', kind: e.kind, message: log.clean(e.message), hint: e.hint, details: e.details }));
+    err(`roamlab: ${log.clean(e.message)}\n${e.hint}`);
+    return exitCodeFor(e.kind);
+  }
+  const message = log.clean(e instanceof Error ? e.message : String(e));
+  log.warn(`unexpected: ${message}`);
+  err(`roamlab: unexpected failure: ${message}\nThe log is in ${path.join(roamlabHome(), 'logs')}.`);
+  return EXIT.failure;
+}
+
+function username(ctx: Ctx, profile: FacilityProfile): string | undefined {
+  return ctx.flags.user ?? ctx.state.facilities[profile.id]?.username;
+}
+
+function requireUser(ctx: Ctx, profile: FacilityProfile): string {
+  const u = username(ctx, profile);
+  if (u) return u;
+  throw new RoamlabError('credentials-missing', `You have not signed in to ${profile.name} yet.`, `Sign in first: roamlab login ${profile.id} --user NAME`);
+}
+
+async function remember(ctx: Ctx, profile: FacilityProfile, patch: Partial<AppState['facilities'][string]>): Promise<void> {
+  const prev = ctx.state.facilities[profile.id] ?? { rememberPassword: true };
+  ctx.state.facilities[profile.id] = { ...prev, ...patch };
+  await ctx.saveState();
+}
+
+function hostKeyConfirmer(ctx: Ctx) {
+  return async (p: HostKeyPrompt): Promise<boolean> => {
+    const what = `The SSH gateway ${p.host}:${p.port} is not known yet. Its ${p.keyType} key fingerprint is ${p.fingerprint}.`;
+    if (ctx.flags['accept-new-host-key']) {
+      ctx.err(`roamlab: ${what} Trusting it (--accept-new-host-key) and adding it to known_hosts.`);
+      return true;
+    }
+    const answer = await ask(`${what}\nCompare it with the fingerprint your facility publishes. Trust it and continue? [y/N] `);
+    return answer !== null && /^y(es)?$/i.test(answer.trim());
+  };
+}
+
+async function connect(ctx: Ctx, profile: FacilityProfile) {
+  const transport = await openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) });
+  return { transport, hub: new HubClient({ transport }) };
+}
+
+function listFacilities(ctx: Ctx): number {
+  if (!ctx.catalog.profiles.length && !ctx.catalog.problems.length) {
+    ctx.out(`No facilities yet. Put a profile in ${path.join(ctx.home, 'facilities')}/ (see docs/facility-profile.md), or run \`npm run demo-facility\`.`);
+  }
+  for (const { profile, file } of ctx.catalog.profiles) {
+    const user = ctx.state.facilities[profile.id]?.username;
+    ctx.out(`${profile.id.padEnd(20)} ${profile.name}${profile.ssh ? ` (via ${profile.ssh.host})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
+  }
+  for (const p of ctx.catalog.problems) ctx.err(`roamlab: ${p.error.message}\n${p.error.hint}`);
+  return ctx.catalog.problems.length ? EXIT.profile : EXIT.ok;
+}
+
+function describeClass(c: OfferedClass): string {
+  const parts = [
+    c.memoryGB !== undefined ? `${c.memoryGB} GB` : undefined,
+    c.cores !== undefined ? `${c.cores} core${c.cores === 1 ? '' : 's'}` : undefined,
+    c.runtimeHours !== undefined ? `${c.runtimeHours} h` : undefined,
+  ].filter(Boolean);
+  return `${c.id.padEnd(12)} ${c.label}${parts.length ? ` — ${parts.join(', ')}` : ''}${c.source === 'hub' ? '  (offered by the hub)' : ''}`;
+}
+
+/** The profile's classes, plus what the hub's spawn form offers when we are signed in. */
+async function offeredClasses(ctx: Ctx, profile: FacilityProfile, hub?: HubClient, token?: string): Promise<OfferedClass[]> {
+  if (!hub || !token) return mergeClasses(profile.classes, null);
+  const form = await hub.spawnForm(token, requireUser(ctx, profile)).catch((e) => {
+    ctx.log.warn(`could not read the hub's spawn form: ${(e as Error).message}`);
+    return null;
+  });
+  return mergeClasses(profile.classes, form);
+}
+
+async function listClasses(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  let classes = mergeClasses(profile.classes, null);
+  const user = username(ctx, profile);
+  if (user) {
+    const { transport, hub } = await connect(ctx, profile);
+    try {
+      const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
+      classes = await offeredClasses(ctx, profile, hub, token);
+    } finally {
+      await transport.close();
+    }
+  }
+  const last = ctx.state.facilities[profile.id]?.lastClass;
+  for (const c of classes) ctx.out(`${c.id === last ? '*' : ' '} ${describeClass(c)}`);
+  if (!classes.length) ctx.out('This facility lists no notebook classes.');
+  return EXIT.ok;
+}
+
+async function login(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  let user = username(ctx, profile);
+  if (!user) user = (await ask(`User name at ${profile.name}: `))?.trim();
+  if (!user) throw new RoamlabError('usage', 'No user name given.', `Pass --user NAME: roamlab login ${profile.id} --user NAME`);
+  let password: string | null;
+  if (ctx.flags['password-stdin']) password = await readStdin();
+  else password = await ask(`Password for ${user} at ${profile.name}: `, true);
+  if (!password) {
+    throw new RoamlabError('usage', 'No password given.', 'Type it at the prompt, or pipe it in with --password-stdin (never as an argument).');
+  }
+  ctx.log.redact(password);
+  const { transport, hub } = await connect(ctx, profile);
+  try {
+    const rememberPassword = !ctx.flags['no-remember'];
+    await signIn({ profile, hub, keychain: ctx.keychain, username: user, password, remember: rememberPassword, log: ctx.log });
+    await remember(ctx, profile, { username: user, rememberPassword });
+    ctx.out(`Signed in to ${profile.name} as ${user}. The token${rememberPassword ? ' and password are' : ' is'} in the OS keychain.`);
+    return EXIT.ok;
+  } finally {
+    await transport.close();
+  }
+}
+
+async function logout(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  const user = requireUser(ctx, profile);
+  await signOut(profile, ctx.keychain, user);
+  ctx.out(`Signed out of ${profile.name}: the token and password for ${user} are no longer in the keychain.`);
+  return EXIT.ok;
+}
+
+async function status(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  const user = requireUser(ctx, profile);
+  const { transport, hub } = await connect(ctx, profile);
+  try {
+    const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
+    const servers = await hub.servers(token, user);
+    if (ctx.flags.json) {
+      ctx.out(JSON.stringify({ facility: profile.id, user, servers }));
+      return EXIT.ok;
+    }
+    if (!servers.length) ctx.out(`${user} has no servers running at ${profile.name}.`);
+    for (const s of servers) {
+      const state = s.ready ? 'ready' : s.pending ? `pending (${s.pending})` : 'stopped';
+      ctx.out(`${(s.name || '(default)').padEnd(16)} ${state.padEnd(18)} started ${s.started ?? '—'}  ${JSON.stringify(s.user_options ?? {})}`);
+    }
+    return EXIT.ok;
+  } finally {
+    await transport.close();
+  }
+}
+
+async function stop(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  const user = requireUser(ctx, profile);
+  const { transport, hub } = await connect(ctx, profile);
+  try {
+    const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
+    await hub.stop(token, user, ctx.flags.server ?? '');
+    ctx.out(`Stopped ${ctx.flags.server ? `server "${ctx.flags.server}"` : 'the default server'} of ${user} at ${profile.name}.`);
+    return EXIT.ok;
+  } finally {
+    await transport.close();
+  }
+}
+
+async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+  const user = requireUser(ctx, profile);
+  const classId = ctx.flags.class ?? ctx.state.facilities[profile.id]?.lastClass;
+  if (!classId) throw new RoamlabError('usage', 'No notebook class given.', `Pick one with --class ID; \`roamlab classes ${profile.id}\` lists them.`);
+  const port = ctx.flags.port === undefined ? undefined : Number(ctx.flags.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new RoamlabError('usage', `--port must be a port number, not "${ctx.flags.port}".`, 'Leave it out to use any free port.');
+  }
+  let chosen = mergeClasses(profile.classes, null).find((c) => c.id === classId);
+  if (!chosen) {
+    // Not in the profile: it may be one the hub's own form offers.
+    const { transport, hub } = await connect(ctx, profile);
+    try {
+      const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
+      chosen = pickClass(await offeredClasses(ctx, profile, hub, token), classId, profile.name);
+    } finally {
+      await transport.close();
+    }
+  }
+  const json = ctx.flags.json === true;
+  const emit = (o: object) => ctx.out(JSON.stringify(o));
+  const began = Date.now();
+  const session = new Session({
+    profile,
+    keychain: ctx.keychain,
+    username: user,
+    notebookClass: chosen,
+    serverName: ctx.flags.server,
+    port,
+    log: ctx.log,
+    openTransport: () => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) }),
+  });
+  const interactive = !json && process.stderr.isTTY;
+  session.on('state', (s: SessionState) => {
+    if (json) {
+      emit({ event: 'state', ...s, facility: profile.id, class: chosen.id, time: new Date().toISOString() });
+      return;
+    }
+    if (s.name === 'spawning') {
+      const line = progressLine(s.progress, s.message ?? s.reason, Date.now() - began, process.stderr.columns ?? 80);
+      if (interactive) process.stderr.write(`\r\x1b[2K${line}`);
+      else ctx.err(line);
+      return;
+    }
+    if (interactive) process.stderr.write('\r\x1b[2K');
+    if (s.name !== 'ready' && s.name !== 'ended') ctx.err(`${s.name}: ${s.reason}`);
+  });
+
+  const abort = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    let url: string;
+    try {
+      url = await session.start(abort.signal);
+    } catch (e) {
+      if (interrupted) {
+        ctx.err('roamlab: interrupted; the spawn was cancelled.');
+        return EXIT.interrupted;
+      }
+      throw e;
+    }
+    await remember(ctx, profile, { username: user, lastClass: chosen.id });
+    if (!json) {
+      ctx.out(url);
+      ctx.err(`Ready: ${profile.name}, ${chosen.label}. Open the address above in a browser (it works once; press Enter for a new one).\nCtrl-C closes the tunnel; the server keeps running (roamlab stop ${profile.id} stops it).`);
+    }
+    process.stdin.on('data', () => {
+      if (session.state.name === 'ready') {
+        const fresh = session.entryUrl();
+        if (json) emit({ event: 'entry-url', url: fresh });
+        else ctx.out(fresh);
+      }
+    });
+    if (process.stdin.isTTY) process.stdin.resume();
+    await new Promise<void>((resolve) => {
+      if (interrupted) return resolve();
+      abort.signal.addEventListener('abort', () => resolve(), { once: true });
+      session.on('state', (s) => {
+        if (s.name === 'ended') resolve();
+      });
+    });
+    await session.close();
+    if (!json) ctx.err(`Tunnel closed. ${profile.name} keeps your server running.`);
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stdin.pause();
+    process.stdin.removeAllListeners('data');
+  }
+}

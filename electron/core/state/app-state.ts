@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { JsonStore } from './json-store';
+
+/**
+ * What Roamlab remembers between runs that is not secret: per facility, who signs in and which
+ * class was picked last. Secrets never come here (they live in the keychain).
+ */
+export const facilityStateSchema = z.object({
+  username: z.string().optional(),
+  lastClass: z.string().optional(),
+  /** Whether the password is kept in the keychain (remember me). */
+  rememberPassword: z.boolean().default(true),
+});
+
+export const appStateSchema = z.object({
+  version: z.literal(1),
+  facilities: z.record(z.string(), facilityStateSchema).default({}),
+});
+
+export type AppState = z.infer<typeof appStateSchema>;
+export type FacilityState = z.infer<typeof facilityStateSchema>;
+
+export function appStateStore(home: string): JsonStore<AppState> {
+  return new JsonStore(path.join(home, 'state.json'), appStateSchema, () => ({ version: 1, facilities: {} }));
+}

@@ -1,0 +1,32 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { HubTransport } from './transport';
+
+/**
+ * Straight to the hub over the network: one keep-alive agent (http or https by the hub URL's
+ * protocol). TLS certificate checks stay on; the agent's defaults verify against the system CAs.
+ */
+export function openDirectTransport(hubUrl: URL): HubTransport {
+  const base = new URL(hubUrl.href);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  base.search = '';
+  base.hash = '';
+  const options = { keepAlive: true, keepAliveMsecs: 15_000, maxSockets: 16, maxFreeSockets: 4 };
+  let agent: http.Agent;
+  if (base.protocol === 'https:') agent = new https.Agent(options);
+  else if (base.protocol === 'http:') agent = new http.Agent(options);
+  else throw new TypeError(`unsupported hub URL protocol ${base.protocol}`);
+  let closed = false;
+  return {
+    hubUrl: base,
+    agent,
+    describe: 'direct',
+    close(): Promise<void> {
+      if (!closed) {
+        closed = true;
+        agent.destroy();
+      }
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,317 @@
+import { execFileSync } from 'node:child_process';
+import { promises as fsp, readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { isRoamlabError, RoamlabError, type ErrorKind } from '../../electron/core/errors';
+import { fingerprintSha256 } from '../../electron/core/transport/known-hosts';
+import { openSshTransport, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
+import type { HubTransport } from '../../electron/core/transport/transport';
+import { childPids, freePort, startSshd, type RigSshd } from '../rig/sshd';
+
+let rig: RigSshd;
+let hub: http.Server;
+let hubPort: number;
+let hubConnections = 0;
+let tlsHub: https.Server;
+let tlsPort: number;
+let caCert: string;
+const open: HubTransport[] = [];
+
+function get(url: string, agent: http.Agent, extra: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
+  const mod = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.get(url, { agent, ...extra }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+function sshOpts(over: Partial<OpenSshTransportOptions['ssh']> = {}): OpenSshTransportOptions['ssh'] {
+  return {
+    host: rig.host,
+    port: rig.port,
+    user: rig.user,
+    identityFile: rig.identityFile,
+    knownHostsFile: rig.knownHostsFile,
+    ...over,
+  };
+}
+
+async function connect(o: Partial<OpenSshTransportOptions> = {}): Promise<HubTransport> {
+  const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`), ssh: sshOpts(), ...o });
+  open.push(t);
+  return t;
+}
+
+async function expectKind(p: Promise<unknown>, kind: ErrorKind): Promise<RoamlabError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isRoamlabError(err), `expected a RoamlabError, got ${String(err)}`).toBe(true);
+  expect((err as RoamlabError).kind).toBe(kind);
+  return err as RoamlabError;
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  rig = await startSshd();
+  hub = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/plain');
+    res.end(`hub says ${req.method} ${req.url}`);
+  });
+  hub.on('connection', () => hubConnections++);
+  // A raw Connection: Upgrade echo, the shape of a WebSocket handshake without the framing.
+  hub.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+    if (head.length) socket.write(head);
+    socket.pipe(socket);
+  });
+  await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
+  hubPort = (hub.address() as AddressInfo).port;
+
+  // A TLS hub named "localhost", signed by a throwaway CA the test trusts explicitly.
+  const d = rig.dir;
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=Roamlab test CA', '-keyout', `${d}/ca.key`, '-out', `${d}/ca.crt`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', `${d}/hub.key`, '-out', `${d}/hub.csr`], { stdio: 'ignore' });
+  await fsp.writeFile(`${d}/ext.cnf`, 'subjectAltName=DNS:localhost\n');
+  execFileSync('openssl', ['x509', '-req', '-in', `${d}/hub.csr`, '-CA', `${d}/ca.crt`, '-CAkey', `${d}/ca.key`, '-CAcreateserial', '-days', '1', '-extfile', `${d}/ext.cnf`, '-out', `${d}/hub.crt`], { stdio: 'ignore' });
+  caCert = readFileSync(`${d}/ca.crt`, 'utf8');
+  tlsHub = https.createServer({ key: readFileSync(`${d}/hub.key`), cert: readFileSync(`${d}/hub.crt`) }, (req, res) =>
+    res.end(`tls hub says ${req.url}`),
+  );
+  await new Promise<void>((r) => tlsHub.listen(0, '127.0.0.1', r));
+  tlsPort = (tlsHub.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await Promise.all(open.map((t) => t.close()));
+  hub?.closeAllConnections();
+  tlsHub?.closeAllConnections();
+  await new Promise((r) => hub?.close(r));
+  await new Promise((r) => tlsHub?.close(r));
+  await rig?.stop();
+});
+
+describe('tunnel', () => {
+  it('fetches a body through the agent', async () => {
+    const t = await connect();
+    expect(t.describe).toBe(`ssh ${rig.user}@127.0.0.1:${rig.port}`);
+    const r = await get(new URL('api/info', t.hubUrl).href, t.agent);
+    expect(r).toEqual({ status: 200, body: 'hub says GET /hub/api/info' });
+  });
+
+  it('reuses connections for sequential requests', async () => {
+    const t = await connect();
+    await get(`http://127.0.0.1:${hubPort}/warm`, t.agent);
+    const before = hubConnections;
+    for (let i = 0; i < 50; i++) {
+      const r = await get(`http://127.0.0.1:${hubPort}/seq/${i}`, t.agent);
+      expect(r.body).toBe(`hub says GET /seq/${i}`);
+    }
+    expect(hubConnections - before).toBe(0);
+  });
+
+  it('serves parallel requests on separate channels', async () => {
+    const t = await connect();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => get(`http://127.0.0.1:${hubPort}/par/${i}`, t.agent)));
+    expect(results.map((r) => r.body)).toEqual(Array.from({ length: 20 }, (_, i) => `hub says GET /par/${i}`));
+  });
+
+  it('carries a Connection: Upgrade exchange (WebSocket-style)', async () => {
+    const t = await connect();
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: hubPort,
+        path: '/user/x/api/kernels/1/channels',
+        agent: t.agent,
+        headers: { Connection: 'Upgrade', Upgrade: 'echo' },
+      });
+      req.on('upgrade', (res, socket: Duplex) => {
+        expect(res.statusCode).toBe(101);
+        let got = '';
+        socket.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.length >= 10) {
+            socket.end();
+            resolve(got);
+          }
+        });
+        socket.write('ping-');
+        socket.write('pong!');
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(echoed).toBe('ping-pong!');
+  });
+
+  it('reaches an https hub with its own name, certificate checks on', async () => {
+    const t = await openSshTransport({ hubUrl: new URL(`https://localhost:${tlsPort}/`), ssh: sshOpts() });
+    open.push(t);
+    const r = await get(`https://localhost:${tlsPort}/hub/api`, t.agent, { ca: caCert });
+    expect(r.body).toBe('tls hub says /hub/api');
+    // Without the CA the certificate is not trusted: the check really is on.
+    await expect(get(`https://localhost:${tlsPort}/again`, t.agent)).rejects.toThrow(/certificate/i);
+  });
+
+  it('reports a refused forward as a request error, not a crash', async () => {
+    const deadPort = await freePort();
+    const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${deadPort}/`), ssh: sshOpts() });
+    open.push(t);
+    await expect(get(`http://127.0.0.1:${deadPort}/`, t.agent)).rejects.toThrow();
+    // The SSH connection is still usable afterwards.
+    const t2 = await connect();
+    expect((await get(`http://127.0.0.1:${hubPort}/after`, t2.agent)).status).toBe(200);
+  });
+
+  it('releases the sshd session and its channels on close()', async () => {
+    const sshdPid = rig.pid!;
+    // Earlier tests' transports are still open; count relative to now.
+    const before = childPids(sshdPid).length;
+    const onClose = vi.fn();
+    const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/`), ssh: sshOpts(), onClose });
+    await get(`http://127.0.0.1:${hubPort}/x`, t.agent);
+    await waitFor(() => childPids(sshdPid).length === before + 1);
+    const hubSockets = await new Promise<number>((r) => hub.getConnections((_e, n) => r(n)));
+    await t.close();
+    await t.close(); // idempotent
+    await waitFor(() => childPids(sshdPid).length === before);
+    // The hub-side TCP connection of the forwarded channel closes too.
+    await waitFor(() => {
+      let n = -1;
+      hub.getConnections((_e, c) => (n = c));
+      return n >= 0 && n < hubSockets;
+    });
+    expect(onClose).toHaveBeenCalledTimes(1);
+    await expect(get(`http://127.0.0.1:${hubPort}/y`, t.agent)).rejects.toThrow();
+  });
+
+  it('reports a dropped gateway through onClose', async () => {
+    const onClose = vi.fn();
+    const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/`), ssh: sshOpts(), onClose });
+    open.push(t);
+    await get(`http://127.0.0.1:${hubPort}/x`, t.agent);
+    await rig.restart(); // kills the listener and every session
+    await waitFor(() => onClose.mock.calls.length === 1);
+    await expect(get(`http://127.0.0.1:${hubPort}/y`, t.agent)).rejects.toThrow();
+  });
+});
+
+describe('host keys', () => {
+  it('refuses a changed host key and names both fingerprints', async () => {
+    const file = path.join(rig.dir, 'known_hosts.changed');
+    const wrong = readFileSync(path.join(rig.dir, 'id_ed25519.pub'), 'utf8').split(' ')[1]!;
+    await fsp.writeFile(file, `# an old key\n[127.0.0.1]:${rig.port} ssh-ed25519 ${wrong}\n`);
+    const err = await expectKind(connect({ ssh: sshOpts({ knownHostsFile: file }) }), 'host-key-changed');
+    const wrongFp = fingerprintSha256(Buffer.from(wrong, 'base64'));
+    expect(err.message).toContain(rig.hostKeyFingerprint);
+    expect(err.message).toContain(wrongFp);
+    expect(err.hint).toContain('ssh-keygen -R');
+    expect(err.details).toMatchObject({ presentedFingerprint: rig.hostKeyFingerprint, expectedFingerprint: wrongFp });
+  });
+
+  it('refuses a revoked host key', async () => {
+    const file = path.join(rig.dir, 'known_hosts.revoked');
+    const good = readFileSync(rig.knownHostsFile, 'utf8');
+    const blob = good.trim().split(' ')[2]!;
+    await fsp.writeFile(file, `${good}@revoked * ssh-ed25519 ${blob}\n`);
+    const err = await expectKind(connect({ ssh: sshOpts({ knownHostsFile: file }) }), 'host-key-changed');
+    expect(err.details.revoked).toBe(true);
+  });
+
+  it('refuses an unknown host key unless confirmed, then remembers it', async () => {
+    const file = path.join(rig.dir, 'fresh', 'known_hosts');
+    const ssh = sshOpts({ knownHostsFile: file });
+
+    const unconfirmed = await expectKind(connect({ ssh }), 'host-key-unknown');
+    expect(unconfirmed.details.presentedFingerprint).toBe(rig.hostKeyFingerprint);
+    expect(unconfirmed.message).toContain(rig.hostKeyFingerprint);
+
+    const declined = vi.fn(async () => false);
+    await expectKind(connect({ ssh, confirmUnknownHostKey: declined }), 'host-key-unknown');
+    expect(declined).toHaveBeenCalledOnce();
+
+    const accept = vi.fn(async () => true);
+    const t = await connect({ ssh, confirmUnknownHostKey: accept });
+    expect(accept).toHaveBeenCalledWith({ host: '127.0.0.1', port: rig.port, keyType: 'ssh-ed25519', fingerprint: rig.hostKeyFingerprint });
+    expect((await get(`http://127.0.0.1:${hubPort}/ok`, t.agent)).status).toBe(200);
+
+    const found = execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${rig.port}`, '-f', file], { encoding: 'utf8' });
+    expect(found).toMatch(new RegExp(`^\\[127\\.0\\.0\\.1\\]:${rig.port} ssh-ed25519 `, 'm'));
+
+    const again = vi.fn(async () => true);
+    await connect({ ssh, confirmUnknownHostKey: again });
+    expect(again).not.toHaveBeenCalled();
+  });
+});
+
+describe('authentication and reachability', () => {
+  it('maps a wrong user to ssh-auth-failed', async () => {
+    const err = await expectKind(connect({ ssh: sshOpts({ user: 'nobody-here' }) }), 'ssh-auth-failed');
+    expect(err.hint).toMatch(/authorized_keys/);
+  });
+
+  it('maps a key the server does not know to ssh-auth-failed', async () => {
+    const key = path.join(rig.dir, 'stranger');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    await expectKind(connect({ ssh: sshOpts({ identityFile: key }) }), 'ssh-auth-failed');
+  });
+
+  it('maps a missing or garbled key file to ssh-key-unreadable', async () => {
+    await expectKind(connect({ ssh: sshOpts({ identityFile: path.join(rig.dir, 'missing') }) }), 'ssh-key-unreadable');
+    const junk = path.join(rig.dir, 'junk');
+    await fsp.writeFile(junk, 'not a key');
+    await expectKind(connect({ ssh: sshOpts({ identityFile: junk }) }), 'ssh-key-unreadable');
+  });
+
+  it('opens an encrypted key only with its passphrase', async () => {
+    const key = path.join(rig.dir, 'locked');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', key]);
+    await fsp.appendFile(path.join(rig.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+    const ssh = sshOpts({ identityFile: key });
+    const none = await expectKind(connect({ ssh }), 'ssh-key-unreadable');
+    expect(none.details.encrypted).toBe(true);
+    await expectKind(connect({ ssh, passphrase: 'wrong' }), 'ssh-key-unreadable');
+    const t = await connect({ ssh, passphrase: 'correct horse' });
+    expect((await get(`http://127.0.0.1:${hubPort}/locked`, t.agent)).status).toBe(200);
+  });
+
+  it('maps a closed port to ssh-unreachable', async () => {
+    const port = await freePort();
+    const err = await expectKind(connect({ ssh: sshOpts({ port }) }), 'ssh-unreachable');
+    expect(err.details.code).toBe('ECONNREFUSED');
+  });
+
+  it('maps a silent server to ssh-unreachable within readyTimeoutMs', async () => {
+    const net = await import('node:net');
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const t0 = Date.now();
+      await expectKind(connect({ ssh: sshOpts({ port }), readyTimeoutMs: 500 }), 'ssh-unreachable');
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      silent.close();
+    }
+  });
+});
