@@ -33,12 +33,18 @@ export const sshSchema = z.object({
   knownHostsFile: z.string().min(1).default('~/.ssh/known_hosts'),
 });
 
-export const hubUrlSchema = z
-  .string()
-  .url('an absolute URL such as "https://hub.example.org/"')
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'an http:// or https:// URL')
-  .refine((u) => new URL(u).search === '' && new URL(u).hash === '', 'a URL without "?query" or "#fragment"')
-  .refine((u) => new URL(u).username === '' && new URL(u).password === '', 'a URL without user or password in it');
+export const hubUrlSchema = z.string().superRefine((value, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'an absolute URL such as "https://hub.example.org/"' });
+    return;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'an http:// or https:// URL' });
+  if (u.search || u.hash) ctx.addIssue({ code: 'custom', message: 'a URL without "?query" or "#fragment"' });
+  if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'a URL without a user or password in it (the password goes to the keychain)' });
+});
 
 export const facilityProfileSchema = z.object({
   schema: z.literal(1, { error: 'the number 1 (this is schema version 1 of the facility profile)' }),
