@@ -1,0 +1,186 @@
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AsyncEntry } from '@napi-rs/keyring';
+import type { Browser } from 'playwright-core';
+import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
+import { startSshd, type RigSshd } from '../rig/sshd';
+import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { CliSession, makeHome, runCli } from './helpers/cli';
+import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
+
+// The whole path through real parts: `roamlab login` and `roamlab start --json` as a user runs
+// them, a real Secret Service keychain, a real sshd as the facility's gateway, a real JupyterHub
+// (5.2 with JupyterLab from Debian 13, and Debian 12's 3.0 with the classic notebook), and
+// Chromium running a cell in the page the entry URL opens.
+
+let keyring: RigKeyring;
+let sshd: RigSshd;
+let browser: Browser;
+
+beforeAll(async () => {
+  keyring = await startKeyring();
+  Object.assign(process.env, keyring.env); // this test reads the keychain too
+  sshd = await startSshd();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await sshd?.stop();
+  await keyring?.stop();
+});
+
+function keychainEntry(account: string): AsyncEntry {
+  return new AsyncEntry('roamlab', account, { linux: { store: 'secret-service' } });
+}
+
+/** Every file under a folder, as text (for grepping secrets). */
+function allText(dir: string): string {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => readFileSync(path.join(d.parentPath, d.name), 'utf8'))
+    .join('\n');
+}
+
+describe.each([
+  { flavor: 'jh5' as HubFlavor, prefix: '/jhub/', user: 'alice' },
+  { flavor: 'jh3' as HubFlavor, prefix: '/', user: 'bob' },
+])('roamlab through sshd to JupyterHub $flavor (prefix $prefix)', ({ flavor, prefix, user }) => {
+  let hub: RigHub;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const id = `rig-${flavor}`;
+
+  beforeAll(async () => {
+    hub = await startHub({ flavor, prefix });
+    home = makeHome([
+      {
+        schema: 1,
+        id,
+        name: `Test facility (${flavor})`,
+        hub: { url: hub.url },
+        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        classes: [
+          { id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } },
+          { id: 'bogus', label: 'Not at this hub', userOptions: { [hub.classKey]: 'bogus' } },
+        ],
+      },
+    ]);
+    env = { ROAMLAB_HOME: home, ...keyring.env };
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('refuses a wrong password plainly and stores nothing', async () => {
+    const r = await runCli(['login', id, '--user', user, '--password-stdin'], env, 'not-the-password');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/did not accept the username or password/i);
+    expect(await keychainEntry(`${id}/token/${user}`).getPassword()).toBeNull();
+    expect(await keychainEntry(`${id}/password/${user}`).getPassword()).toBeNull();
+  });
+
+  it('signs in once; the token and password go to the keychain only', async () => {
+    const r = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Signed in/);
+    expect(await keychainEntry(`${id}/token/${user}`).getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
+    expect(await keychainEntry(`${id}/password/${user}`).getPassword()).toBe(hub.password);
+  });
+
+  it('shows the hub\'s own 400 for a class the hub does not know', async () => {
+    const r = await runCli(['start', id, '--class', 'bogus', '--json'], env);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/Unknown notebook class 'bogus'/);
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { event: string; kind: string };
+    expect(last).toMatchObject({ event: 'error', kind: 'hub-bad-request' });
+  });
+
+  it('starts a server, tunnels it, and the page in Chromium computes 6*7', async () => {
+    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
+    try {
+      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+      const names = session.lines.filter((l) => l.event === 'state').map((l) => l.name);
+      expect(names[0]).toBe('authenticating');
+      expect(names).toContain('spawning');
+      expect(names.at(-2)).toBe('connecting');
+      const url = new URL(ready.url!);
+      expect(url.hostname).toBe('127.0.0.1');
+
+      // Nothing secret in the CLI's own arguments.
+      const token = (await keychainEntry(`${id}/token/${user}`).getPassword())!;
+      const cmdline = readFileSync(`/proc/${session.child.pid}/cmdline`, 'utf8');
+      expect(cmdline).not.toContain(token);
+      expect(cmdline).not.toContain(hub.password);
+
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(ready.url!);
+      const expectedPath = `${prefix}user/${user}/${flavor === 'jh5' ? 'lab' : 'tree'}`;
+      await page.waitForURL((u) => u.pathname.startsWith(expectedPath), { timeout: 60_000 });
+      expect(page.url()).not.toContain(token);
+      const out = flavor === 'jh5' ? await sixTimesSevenInLab(page, `${flavor}-lab-42`) : await sixTimesSevenInClassic(context, page, `${flavor}-notebook-42`);
+      expect(out).toContain('42');
+      await screenshot(page, `${flavor}-landing`);
+
+      // The traffic really crosses sshd: with it gone, the gateway cannot reach the hub.
+      await context.close();
+      session.child.kill('SIGINT');
+      expect(await session.exited).toBe(0);
+    } finally {
+      session.child.kill('SIGKILL');
+    }
+
+    // The server keeps running after the tunnel closes.
+    const status = await runCli(['status', id, '--json'], env);
+    expect(status.code).toBe(0);
+    const servers = (JSON.parse(status.stdout) as { servers: { name: string; ready: boolean }[] }).servers;
+    expect(servers.find((s) => s.name === '')?.ready).toBe(true);
+  });
+
+  it('stops the server at the hub', async () => {
+    const r = await runCli(['stop', id], env);
+    expect(r.code).toBe(0);
+    const status = await runCli(['status', id, '--json'], env);
+    expect((JSON.parse(status.stdout) as { servers: { ready: boolean }[] }).servers.filter((s) => s.ready)).toEqual([]);
+  });
+
+  it('left no password or token in ROAMLAB_HOME or the logs', async () => {
+    const token = (await keychainEntry(`${id}/token/${user}`).getPassword())!;
+    const text = allText(home);
+    expect(text.length).toBeGreaterThan(0);
+    expect(readdirSync(path.join(home, 'logs'))).toContain('roamlab.log');
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(hub.password);
+    expect(statSync(path.join(home, 'logs', 'roamlab.log')).size).toBeGreaterThan(0);
+  });
+});
+
+describe('refusals that need no hub', () => {
+  it('refuses a changed SSH host key and shows both fingerprints', async () => {
+    const home = makeHome();
+    const known = path.join(home, 'known_hosts');
+    // A different ed25519 key on record for the gateway's address.
+    writeFileSync(known, `[127.0.0.1]:${sshd.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb0RtP3Wc1a6lIXxQEK4mMNdR3d6iGm9dXKpT2ZzYl1\n`);
+    const profile = path.join(home, 'p.json');
+    writeFileSync(profile, JSON.stringify({ schema: 1, id: 'changed', name: 'Changed key', hub: { url: 'http://127.0.0.1:9/' }, ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known }, classes: [] }));
+    const r = await runCli(['login', 'changed', '--facility-file', profile, '--user', 'x', '--password-stdin'], { ROAMLAB_HOME: home, ...keyring.env }, 'pw');
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain(sshd.hostKeyFingerprint);
+    expect(r.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/g);
+    expect(r.stderr.match(/SHA256:[A-Za-z0-9+/]{43}/g)!.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names the file, field and expectation of a broken profile', async () => {
+    const home = makeHome();
+    const profile = path.join(home, 'broken.json');
+    writeFileSync(profile, JSON.stringify({ schema: 1, id: 'broken', name: 'B', hub: { url: 'https://hub.example.org/' }, classes: [{ id: 'm', label: 'M', cores: 'two', userOptions: { profile: 'm' } }] }));
+    const r = await runCli(['classes', 'broken', '--facility-file', profile], { ROAMLAB_HOME: home, ...keyring.env });
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain(profile);
+    expect(r.stderr).toMatch(/classes\[0\]\.cores: expected number/);
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const REPO = path.resolve(__dirname, '../../..');
+const BIN = path.join(REPO, 'bin', 'roamlab.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh ROAMLAB_HOME with the given profiles in its facilities folder. */
+export function makeHome(profiles: object[] = []): string {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'roamlab-home-'));
+  mkdirSync(path.join(home, 'facilities'), { recursive: true });
+  for (const p of profiles) writeFileSync(path.join(home, 'facilities', `${(p as { id: string }).id}.json`), JSON.stringify(p, null, 2));
+  return home;
+}
+
+/** Run the real `roamlab` command (the compiled CLI, as a user would) and collect its output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`roamlab ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+export interface JsonLine {
+  event: string;
+  name?: string;
+  url?: string;
+  [k: string]: unknown;
+}
+
+/** A long-running `roamlab start --json`: its JSON lines as they come. */
+export class CliSession {
+  readonly lines: JsonLine[] = [];
+  stderr = '';
+  private waiters: { pred: (l: JsonLine) => boolean; resolve: (l: JsonLine) => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    readline.createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: JsonLine;
+      try {
+        line = JSON.parse(text) as JsonLine;
+      } catch {
+        line = { event: 'non-json', text };
+      }
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => (w.pred(line) ? (w.resolve(line), false) : true));
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  static start(args: string[], env: NodeJS.ProcessEnv): CliSession {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    return new CliSession(child);
+  }
+
+  waitFor(pred: (l: JsonLine) => boolean, timeoutMs = 120_000): Promise<JsonLine> {
+    const seen = this.lines.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out; lines so far:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${this.stderr}`)), timeoutMs);
+      this.waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      void this.exited.then((code) => reject(new Error(`roamlab exited with ${code} before the line came; lines:\n${this.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${this.stderr}`)));
+    });
+  }
+}
