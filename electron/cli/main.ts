@@ -209,31 +209,29 @@ function describeClass(c: OfferedClass): string {
   return `${c.id.padEnd(12)} ${c.label}${parts.length ? ` — ${parts.join(', ')}` : ''}${c.source === 'hub' ? '  (offered by the hub)' : ''}`;
 }
 
-/** The profile's classes, plus what the hub's spawn form offers when we are signed in. */
-async function offeredClasses(ctx: Ctx, profile: FacilityProfile, hub?: HubClient, token?: string): Promise<OfferedClass[]> {
-  if (!hub || !token) return mergeClasses(profile.classes, null);
-  const form = await hub.spawnForm(token, requireUser(ctx, profile)).catch((e) => {
-    ctx.log.warn(`could not read the hub's spawn form: ${(e as Error).message}`);
-    return null;
-  });
-  return mergeClasses(profile.classes, form);
+/** The profile's classes, plus what the hub's spawn form offered at the last sign-in. */
+function offeredClasses(ctx: Ctx, profile: FacilityProfile): OfferedClass[] {
+  return mergeClasses(profile.classes, ctx.state.facilities[profile.id]?.hubForm ?? null);
+}
+
+/**
+ * Read the hub's spawn form while the sign-in's web session is fresh (hub pages take no API
+ * token). Best effort: a hub without a form, or one whose server is running, keeps what we had.
+ */
+async function readHubForm(ctx: Ctx, profile: FacilityProfile, hub: HubClient, token: string, user: string): Promise<void> {
+  try {
+    const form = await hub.spawnForm(token, { acceptSpawnRisk: true, user });
+    await remember(ctx, profile, { hubForm: form ? { ...form, readAt: new Date().toISOString() } : undefined });
+  } catch (e) {
+    ctx.log.info(`${profile.id}: spawn form not read (${(e as Error).message})`);
+  }
 }
 
 async function listClasses(ctx: Ctx, profile: FacilityProfile): Promise<number> {
-  let classes = mergeClasses(profile.classes, null);
-  const user = username(ctx, profile);
-  if (user) {
-    const { transport, hub } = await connect(ctx, profile);
-    try {
-      const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
-      classes = await offeredClasses(ctx, profile, hub, token);
-    } finally {
-      await transport.close();
-    }
-  }
+  const classes = offeredClasses(ctx, profile);
   const last = ctx.state.facilities[profile.id]?.lastClass;
   for (const c of classes) ctx.out(`${c.id === last ? '*' : ' '} ${describeClass(c)}`);
-  if (!classes.length) ctx.out('This facility lists no notebook classes.');
+  if (!classes.length) ctx.out(`This facility lists no notebook classes${username(ctx, profile) ? '' : ' (sign in to see the ones its hub offers)'}.`);
   return EXIT.ok;
 }
 
@@ -251,8 +249,9 @@ async function login(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   const { transport, hub } = await connect(ctx, profile);
   try {
     const rememberPassword = !ctx.flags['no-remember'];
-    await signIn({ profile, hub, keychain: ctx.keychain, username: user, password, remember: rememberPassword, log: ctx.log });
+    const token = await signIn({ profile, hub, keychain: ctx.keychain, username: user, password, remember: rememberPassword, log: ctx.log });
     await remember(ctx, profile, { username: user, rememberPassword });
+    await readHubForm(ctx, profile, hub, token, user);
     ctx.out(`Signed in to ${profile.name} as ${user}. The token${rememberPassword ? ' and password are' : ' is'} in the OS keychain.`);
     return EXIT.ok;
   } finally {
@@ -309,17 +308,7 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
     throw new RoamlabError('usage', `--port must be a port number, not "${ctx.flags.port}".`, 'Leave it out to use any free port.');
   }
-  let chosen = mergeClasses(profile.classes, null).find((c) => c.id === classId);
-  if (!chosen) {
-    // Not in the profile: it may be one the hub's own form offers.
-    const { transport, hub } = await connect(ctx, profile);
-    try {
-      const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
-      chosen = pickClass(await offeredClasses(ctx, profile, hub, token), classId, profile.name);
-    } finally {
-      await transport.close();
-    }
-  }
+  const chosen = pickClass(offeredClasses(ctx, profile), classId, profile.name);
   const json = ctx.flags.json === true;
   const emit = (o: object) => ctx.out(JSON.stringify(o));
   const began = Date.now();

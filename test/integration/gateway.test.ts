@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LocalGateway, ENTRY_PATH } from '../../electron/core/gateway/gateway';
-import { cookieName } from '../../electron/core/gateway/policy';
 import type { HubTransport } from '../../electron/core/transport/transport';
 
 // An upstream that records what reached it: it stands where the hub would, so the test can see

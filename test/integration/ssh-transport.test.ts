@@ -36,6 +36,10 @@ function get(url: string, agent: http.Agent, extra: https.RequestOptions = {}): 
   });
 }
 
+function hubOpenConnections(): Promise<number> {
+  return new Promise((resolve, reject) => hub.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+}
+
 function sshOpts(over: Partial<OpenSshTransportOptions['ssh']> = {}): OpenSshTransportOptions['ssh'] {
   return {
     host: rig.host,
@@ -63,9 +67,9 @@ async function expectKind(p: Promise<unknown>, kind: ErrorKind): Promise<Roamlab
   return err as RoamlabError;
 }
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -135,6 +139,23 @@ describe('tunnel', () => {
     expect(results.map((r) => r.body)).toEqual(Array.from({ length: 20 }, (_, i) => `hub says GET /par/${i}`));
   });
 
+  it('opens a fresh channel after the hub closes an idle keep-alive connection', async () => {
+    const brief = http.createServer((req, res) => res.end(`brief ${req.url}`));
+    brief.keepAliveTimeout = 100;
+    await new Promise<void>((r) => brief.listen(0, '127.0.0.1', r));
+    try {
+      const port = (brief.address() as AddressInfo).port;
+      const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${port}/`), ssh: sshOpts() });
+      open.push(t);
+      expect((await get(`http://127.0.0.1:${port}/1`, t.agent)).body).toBe('brief /1');
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await get(`http://127.0.0.1:${port}/2`, t.agent)).body).toBe('brief /2');
+    } finally {
+      brief.closeAllConnections();
+      brief.close();
+    }
+  });
+
   it('carries a Connection: Upgrade exchange (WebSocket-style)', async () => {
     const t = await connect();
     const echoed = await new Promise<string>((resolve, reject) => {
@@ -185,23 +206,20 @@ describe('tunnel', () => {
 
   it('releases the sshd session and its channels on close()', async () => {
     const sshdPid = rig.pid!;
-    // Earlier tests' transports are still open; count relative to now.
-    const before = childPids(sshdPid).length;
+    // Earlier tests' transports are still open: find the session process this one adds.
+    const before = new Set(childPids(sshdPid));
     const onClose = vi.fn();
     const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/`), ssh: sshOpts(), onClose });
     await get(`http://127.0.0.1:${hubPort}/x`, t.agent);
-    await waitFor(() => childPids(sshdPid).length === before + 1);
-    const hubSockets = await new Promise<number>((r) => hub.getConnections((_e, n) => r(n)));
+    const mine = childPids(sshdPid).filter((p) => !before.has(p));
+    expect(mine).toHaveLength(1);
+    const hubSockets = await hubOpenConnections();
     await t.close();
     await t.close(); // idempotent
-    await waitFor(() => childPids(sshdPid).length === before);
+    await waitFor(() => !childPids(sshdPid).includes(mine[0]!));
     // The hub-side TCP connection of the forwarded channel closes too.
-    await waitFor(() => {
-      let n = -1;
-      hub.getConnections((_e, c) => (n = c));
-      return n >= 0 && n < hubSockets;
-    });
-    expect(onClose).toHaveBeenCalledTimes(1);
+    await waitFor(async () => (await hubOpenConnections()) < hubSockets);
+    expect(onClose).toHaveBeenCalledExactlyOnceWith('closed by Roamlab');
     await expect(get(`http://127.0.0.1:${hubPort}/y`, t.agent)).rejects.toThrow();
   });
 
@@ -212,6 +230,7 @@ describe('tunnel', () => {
     await get(`http://127.0.0.1:${hubPort}/x`, t.agent);
     await rig.restart(); // kills the listener and every session
     await waitFor(() => onClose.mock.calls.length === 1);
+    expect(String(onClose.mock.calls[0]![0])).toMatch(/gateway/);
     await expect(get(`http://127.0.0.1:${hubPort}/y`, t.agent)).rejects.toThrow();
   });
 });

@@ -53,8 +53,6 @@ export class LocalGateway {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    this.proxy.on('proxyReq', (proxyReq, req) => this.prepareOutgoing(proxyReq, req));
-    this.proxy.on('proxyReqWs', (proxyReq, req) => this.prepareOutgoing(proxyReq, req));
     this.proxy.on('proxyRes', (proxyRes) => {
       const setCookie = proxyRes.headers['set-cookie'];
       if (setCookie) proxyRes.headers['set-cookie'] = setCookie.map(rewriteSetCookie);
@@ -127,6 +125,7 @@ export class LocalGateway {
     if (url.pathname === ENTRY_PATH) return this.enter(req, res, url);
     const verdict = judgeRequest({ host: req.headers.host, origin: req.headers.origin, cookieHeader: req.headers.cookie }, this.boundPort, this.secret);
     if (!verdict.allow) return this.deny(res, verdict.reason);
+    this.prepareOutgoing(req);
     this.proxy.web(req, res, { target: this.transport.hubUrl.origin, agent: this.transport.agent });
   }
 
@@ -137,6 +136,7 @@ export class LocalGateway {
       return;
     }
     socket.setNoDelay(true);
+    this.prepareOutgoing(req);
     this.proxy.ws(req, socket, head, { target: this.transport.hubUrl.origin, agent: this.transport.agent });
   }
 
@@ -161,17 +161,22 @@ export class LocalGateway {
     res.end();
   }
 
-  private prepareOutgoing(proxyReq: http.ClientRequest, req: http.IncomingMessage): void {
+  /**
+   * Headers for the hub, set on the incoming request before it is proxied (the proxy copies
+   * them; with an asynchronous agent the outgoing headers are already flushed by the time
+   * http-proxy's proxyReq event fires).
+   */
+  private prepareOutgoing(req: http.IncomingMessage): void {
+    const h = req.headers;
     const hubOrigin = this.transport.hubUrl.origin;
-    proxyReq.setHeader('authorization', `token ${this.options.token()}`);
-    const cookies = stripCookie(req.headers.cookie, cookieName(this.boundPort));
-    if (cookies) proxyReq.setHeader('cookie', cookies);
-    else proxyReq.removeHeader('cookie');
+    h.authorization = `token ${this.options.token()}`;
+    const cookies = stripCookie(h.cookie, cookieName(this.boundPort));
+    if (cookies) h.cookie = cookies;
+    else delete h.cookie;
     // Jupyter checks Origin against Host for WebSockets and cross-origin API calls: the browser's
     // Origin (already checked to be ours) is translated to the hub's, like Host.
-    if (req.headers.origin) proxyReq.setHeader('origin', hubOrigin);
-    const referer = req.headers.referer;
-    if (referer?.startsWith(this.origin + '/')) proxyReq.setHeader('referer', hubOrigin + referer.slice(this.origin.length));
-    else proxyReq.removeHeader('referer');
+    if (h.origin) h.origin = hubOrigin;
+    if (h.referer?.startsWith(this.origin + '/')) h.referer = hubOrigin + h.referer.slice(this.origin.length);
+    else delete h.referer;
   }
 }

@@ -141,10 +141,18 @@ function textAfter(radio: HTMLElement): string {
 
 function fromContainer(el: HTMLElement): { label: string; description?: string } {
   const heading = el.querySelector('h1, h2, h3, h4, h5, h6, strong, b');
-  if (heading && clean(heading.text)) {
+  const headingText = heading ? clean(heading.text) : '';
+  if (headingText) {
     const p = el.querySelector('p');
-    const description = p ? clean(p.text) : '';
-    return description ? { label: clean(heading.text), description } : { label: clean(heading.text) };
+    let description = p ? clean(p.text) : '';
+    if (!description) {
+      // "<strong>Tiny</strong> - 400 MB, 1 core": the rest of the text describes the choice.
+      const all = clean(textWithoutControls(el));
+      const at = all.indexOf(headingText);
+      const rest = at >= 0 ? `${all.slice(0, at)} ${all.slice(at + headingText.length)}` : '';
+      description = clean(rest).replace(/^[-–—:|,]\s*/, '');
+    }
+    return description ? { label: headingText, description } : { label: headingText };
   }
   return { label: clean(textWithoutControls(el)) };
 }

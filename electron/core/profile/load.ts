@@ -34,7 +34,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Validate parsed JSON as a facility profile; the error names the file, the field and what is expected. */
 export function parseProfile(data: unknown, file: string): FacilityProfile {
-  const result = facilityProfileSchema.safeParse(data);
+  const result = facilityProfileSchema.safeParse(data, { reportInput: true });
   if (result.success) return result.data;
   const issues = result.error.issues;
   const first = issues[0]!;

@@ -11,6 +11,14 @@ export const facilityStateSchema = z.object({
   lastClass: z.string().optional(),
   /** Whether the password is kept in the keychain (remember me). */
   rememberPassword: z.boolean().default(true),
+  /** The notebook classes the hub's own spawn form offered at the last sign-in. */
+  hubForm: z
+    .object({
+      key: z.string(),
+      options: z.array(z.object({ id: z.string(), label: z.string(), description: z.string().optional() })),
+      readAt: z.string(),
+    })
+    .optional(),
 });
 
 export const appStateSchema = z.object({

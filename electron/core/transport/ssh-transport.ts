@@ -206,6 +206,20 @@ function asSocket(channel: ClientChannel): Duplex {
   // Without a listener, an error on a pooled (idle) channel would crash the process; in use,
   // the request's own listener sees it too and reports it as a request error.
   channel.on('error', () => undefined);
+  // A closed channel must read as not writable before the agent's 'close' handler runs: the
+  // agent only drops non-writable sockets from its free pool, and ssh2 leaves a channel whose
+  // peer closed it (allowHalfOpen) writable, so the next request would be sent into the void.
+  channel.prependListener('close', () => {
+    (channel as { writable: boolean }).writable = false;
+  });
+  // ssh2 silently drops writes on a channel that is no longer open (the callback never runs);
+  // fail them instead, so the request sees an error rather than hanging.
+  const write = channel._write.bind(channel);
+  channel._write = (chunk: Buffer, encoding: BufferEncoding, cb: (err?: Error | null) => void) => {
+    const state = (channel as unknown as { outgoing: { state: string } }).outgoing.state;
+    if (state !== 'open') return cb(new Error('SSH channel closed'));
+    write(chunk, encoding, cb);
+  };
   return channel;
 }
 
@@ -362,8 +376,10 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     keepaliveInterval: o.keepaliveIntervalMs ?? 10_000,
     keepaliveCountMax: o.keepaliveCountMax ?? 3,
     readyTimeout: readyTimeoutMs,
-    // Only the key: an agent or keyboard prompt would hang a launcher with no terminal.
+    // Only the key: an agent or keyboard prompt would hang a launcher with no terminal. Going
+    // straight to publickey also skips ssh2's opening "none" attempt, one round trip.
     tryKeyboard: false,
+    authHandler: ['publickey'],
     algorithms: {
       cipher: [...CIPHERS],
       compress: ['none'],
@@ -385,6 +401,27 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       });
     },
   };
+
+  // OpenSSH announces its host keys right after auth and ssh2 answers with a proof request. The
+  // server's reply is then the newest unacknowledged segment, and sshd (Nagle on: it only sets
+  // TCP_NODELAY for TTY sessions) holds the first response of the first request behind it until
+  // our delayed ACK fires, ~40 ms later. Sending one packet acknowledges it at once; the packet
+  // is no-more-sessions, which `ssh -N` sends too and which suits a tunnel that never opens a
+  // shell. No reply is asked for, so no new unacknowledged segment follows.
+  client.once('hostkeys', () => {
+    try {
+      (client as unknown as { openssh_noMoreSessions(): void }).openssh_noMoreSessions();
+    } catch {
+      // not connected any more, or a server ssh2 does not recognise as OpenSSH: nothing to speed up
+    }
+  });
+
+  // ssh2 can emit more than one error for one failure (e.g. "Connection lost before handshake"
+  // after a refused host key); with no listener left that would crash the process.
+  let lastError: SshError | undefined;
+  client.on('error', (err: SshError) => {
+    lastError = err;
+  });
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: SshError) => {
@@ -418,13 +455,17 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   });
 
   let closed = false;
-  let closeReason = 'closed';
-  client.on('error', (err: SshError) => {
-    closeReason = err.level === 'client-timeout' ? 'keepalive timeout' : `ssh error: ${err.message}`;
-  });
+  let closedByUs = false;
+  lastError = undefined;
   client.on('close', () => {
-    if (!closed) o.onClose?.(closeReason);
+    if (closed) return;
     closed = true;
+    let reason: string;
+    if (closedByUs) reason = 'closed by Roamlab';
+    else if (lastError?.level === 'client-timeout') reason = 'the gateway stopped answering keepalives';
+    else if (lastError) reason = `connection to the gateway lost: ${lastError.message}`;
+    else reason = 'the gateway closed the connection';
+    o.onClose?.(reason);
   });
 
   const target = hubTarget(o.hubUrl);
@@ -436,7 +477,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     describe: `ssh ${user}@${host}:${port}`,
     async close() {
       if (closed && sock.destroyed) return;
-      closeReason = 'closed by Roamlab';
+      closedByUs = true;
       agent.destroy();
       if (!sock.destroyed) {
         const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+/// <reference lib="dom" />
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO } from './cli';
@@ -19,7 +19,6 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
-      `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'roamlab-chromium-'))}`,
     ],
   });
 }
@@ -32,14 +31,20 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 /** JupyterLab 4: a new notebook from the launcher, `6*7`, and the output 42. */
 export async function sixTimesSevenInLab(page: Page, shot: string): Promise<string> {
   await page.waitForSelector('.jp-LauncherCard', { timeout: 60_000 });
-  await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
-  const cell = page.locator('.jp-NotebookPanel:visible .jp-Cell .cm-content').first();
+  // The launcher's first section is "Notebook"; its first card makes a notebook with the default kernel.
+  await page.locator('.jp-Launcher-section').filter({ hasText: 'Notebook' }).locator('.jp-LauncherCard').first().click();
+  const cell = page.locator('.jp-NotebookPanel .jp-Cell .cm-content').first();
   await cell.waitFor({ timeout: 60_000 });
+  // JupyterLab drops a run issued before its kernel connection is up; wait for the kernel.
+  await page.locator('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ timeout: 60_000 });
   await cell.click();
   await page.keyboard.type('6*7');
-  await page.keyboard.press('Shift+Enter');
-  const out = page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output').first();
-  await out.waitFor({ timeout: 60_000 });
+  const out = page.locator('.jp-NotebookPanel .jp-OutputArea-output').first();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await cell.click();
+    await page.keyboard.press('Control+Enter');
+    if (await out.waitFor({ timeout: 20_000 }).then(() => true, () => false)) break;
+  }
   await screenshot(page, shot);
   return (await out.innerText()).trim();
 }

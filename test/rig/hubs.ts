@@ -1,0 +1,393 @@
+/**
+ * Real JupyterHubs for the integration tests.
+ *
+ *  - 'jh5': JupyterHub 5.2 from Debian 13, run inside the trixie chroot built by
+ *    test/rig/make-chroot.sh; single-user server = JupyterLab 4.
+ *  - 'jh3': JupyterHub 3.0 from the Debian 12 host; single-user server = classic notebook 6.4.
+ *
+ * Both use test/rig/hub/jupyterhub_config.py (DummyAuthenticator with a shared password, named
+ * servers, notebook classes tiny/small/medium/slow, an admin service token). Every hub gets free
+ * random ports and its own temp dir; stop() kills everything it started.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export type HubFlavor = 'jh5' | 'jh3';
+
+export interface RigHub {
+  flavor: HubFlavor;
+  /** base URL including the path prefix, with trailing slash, e.g. http://127.0.0.1:41234/jhub/ */
+  url: string;
+  port: number; // public proxy port
+  prefix: string; // '/', '/jhub/', ...
+  password: string; // DummyAuthenticator password
+  adminToken: string; // admin-scoped API token for test setup/teardown
+  classKey: string; // 'profile' on jh5, 'notebook_class' on jh3
+  version: string; // as GET /hub/api reports it
+  logFile: string;
+  /** stop the hub and proxy (servers keep running only if keepServers) */
+  stop(): Promise<void>;
+}
+
+export interface StartHubOptions {
+  flavor: HubFlavor;
+  prefix?: string;
+  /** Seconds a spawn request waits before answering 202 (default 3; the hub's own default is 10). */
+  slowSpawnTimeout?: number;
+  /** How long the 'slow' class queues before its server starts, in seconds (default 6). */
+  slowSeconds?: number;
+  /** Runtime limit of the 'tiny' class in seconds (default 180). */
+  tinyRuntime?: number;
+  /** How long to wait for GET {url}hub/api to answer 200 (default 90 s). */
+  startTimeoutMs?: number;
+}
+
+/** Where the rig sources live (this directory). */
+export const RIG_SRC_DIR = __dirname;
+export const RIG_DIR = process.env.ROAMLAB_RIG_DIR || '/var/lib/roamlab-rig';
+export const CHROOT_DIR = path.join(RIG_DIR, 'trixie');
+const CHROOT_MARKER = path.join(CHROOT_DIR, '.roamlab-rig-ready');
+const MOUNTS_SCRIPT = path.join(RIG_SRC_DIR, 'chroot-mounts.sh');
+const HUB_CONFIG = path.join(RIG_SRC_DIR, 'hub', 'jupyterhub_config.py');
+const LOG_DIR = process.env.ROAMLAB_RIG_LOG_DIR || path.join(os.tmpdir(), 'roamlab-rig-logs');
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** true when the trixie chroot marker exists */
+export function chrootReady(): boolean {
+  return fs.existsSync(CHROOT_MARKER);
+}
+
+/** Mount proc, a private devpts and a tmpfs /dev/shm into the chroot (idempotent; never the host /dev). */
+export function mountChroot(): void {
+  execFileSync('/bin/bash', [MOUNTS_SCRIPT, 'mount', CHROOT_DIR], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/**
+ * Unmount the chroot's pseudo filesystems (CI teardown). Refuses while processes still run
+ * inside the chroot (e.g. another test's hub).
+ */
+export function unmountChroot(): void {
+  if (!fs.existsSync(CHROOT_DIR)) return;
+  const inside = processesRootedIn(CHROOT_DIR);
+  if (inside.length > 0) {
+    throw new Error(`unmountChroot: processes still run inside ${CHROOT_DIR}: ${inside.join(', ')}`);
+  }
+  execFileSync('/bin/bash', [MOUNTS_SCRIPT, 'umount', CHROOT_DIR], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') {
+        srv.close();
+        reject(new Error('freePort: no address'));
+        return;
+      }
+      const { port } = addr;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+function normalizePrefix(prefix: string | undefined): string {
+  let p = prefix ?? '/';
+  if (!p.startsWith('/')) p = `/${p}`;
+  if (!p.endsWith('/')) p = `${p}/`;
+  return p;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolve when p settles or after ms, whichever comes first, without leaving a timer behind. */
+function within(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<void>((r) => {
+    timer = setTimeout(r, ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function tailFile(file: string, lines = 40): string {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** pids of all processes whose environment carries ROAMLAB_RIG_RUN_ID=runId. */
+function processesTagged(runId: string): number[] {
+  const needle = Buffer.from(`ROAMLAB_RIG_RUN_ID=${runId}\0`);
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const env = fs.readFileSync(`/proc/${entry}/environ`);
+      if (env.includes(needle)) pids.push(pid);
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return pids;
+}
+
+/** pids of processes whose root directory is dir (i.e. running inside that chroot). */
+function processesRootedIn(dir: string): number[] {
+  const real = fs.realpathSync(dir);
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const root = fs.readlinkSync(`/proc/${entry}/root`);
+      if (root === real || root.startsWith(`${real}/`)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitGone(pids: number[], ms: number): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = pids.filter(alive);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(100);
+    left = left.filter(alive);
+  }
+  return left;
+}
+
+/** Kill everything tagged with runId: TERM, then KILL what is left. */
+async function sweep(runId: string): Promise<void> {
+  let pids = processesTagged(runId);
+  if (pids.length === 0) return;
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  pids = await waitGone(pids, 5000);
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await waitGone(pids, 2000);
+}
+
+function removeTree(dir: string): void {
+  // --one-file-system: never descend into anything mounted below dir.
+  execFileSync('/bin/rm', ['-rf', '--one-file-system', '--', dir], { stdio: 'ignore' });
+}
+
+async function waitForHub(
+  url: string,
+  child: ChildProcess,
+  logFile: string,
+  timeoutMs: number,
+  flavor: HubFlavor,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | null = null;
+  child.once('exit', (code, sig) => {
+    exited = `exited with ${sig ?? code}`;
+  });
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (exited !== null) break;
+    try {
+      const res = await fetch(`${url}hub/api`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) {
+        const body = (await res.json()) as { version?: unknown };
+        if (typeof body.version === 'string') return body.version;
+        lastError = `unexpected body ${JSON.stringify(body)}`;
+      } else {
+        lastError = `HTTP ${res.status}`;
+        await res.body?.cancel();
+      }
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await sleep(250);
+  }
+  const why = exited !== null ? `the hub ${exited}` : `timed out after ${timeoutMs} ms (last: ${lastError})`;
+  throw new Error(`${flavor} hub at ${url} did not come up: ${why}\n--- tail of ${logFile} ---\n${tailFile(logFile)}`);
+}
+
+const running = new Set<{ pgid: number; runId: string }>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test run dies without calling stop(): no orphaned hubs or servers.
+  process.once('exit', () => {
+    for (const r of running) {
+      signal(-r.pgid, 'SIGKILL');
+      for (const pid of processesTagged(r.runId)) signal(pid, 'SIGKILL');
+    }
+  });
+}
+
+export async function startHub(opts: StartHubOptions): Promise<RigHub> {
+  const { flavor } = opts;
+  if (flavor !== 'jh5' && flavor !== 'jh3') throw new Error(`unknown hub flavor ${String(flavor)}`);
+  const prefix = normalizePrefix(opts.prefix);
+
+  if (flavor === 'jh5') {
+    if (!chrootReady()) {
+      throw new Error(
+        `The JupyterHub 5.2 chroot is missing (${CHROOT_MARKER} not found). ` +
+          `Build it once, as root: test/rig/make-chroot.sh (or test/rig/setup.sh).`,
+      );
+    }
+    mountChroot();
+  } else if (!fs.existsSync('/usr/bin/jupyterhub') || !fs.existsSync('/usr/bin/configurable-http-proxy')) {
+    throw new Error('JupyterHub 3.0 is not installed on the host: run test/rig/setup.sh');
+  }
+
+  const runId = `${flavor}-${randomBytes(6).toString('hex')}`;
+  const password = randomBytes(12).toString('base64url');
+  const adminToken = randomBytes(24).toString('hex');
+  const [port, hubPort, apiPort] = (await freePorts(3)) as [number, number, number];
+
+  // Per-hub temp dir: inside the chroot for jh5 (the hub sees it as /tmp/roamlab-rig-XXXX).
+  const hostRunDir =
+    flavor === 'jh5'
+      ? fs.mkdtempSync(path.join(CHROOT_DIR, 'tmp', 'roamlab-rig-'))
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'roamlab-rig-jh3-'));
+  fs.chmodSync(hostRunDir, 0o700);
+  const runDir = flavor === 'jh5' ? `/tmp/${path.basename(hostRunDir)}` : hostRunDir;
+  fs.copyFileSync(HUB_CONFIG, path.join(hostRunDir, 'jupyterhub_config.py'));
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = path.join(LOG_DIR, `${runId}.log`);
+  const logFd = fs.openSync(logFile, 'a');
+
+  const hubEnv: Record<string, string> = {
+    PATH: SYSTEM_PATH,
+    HOME: runDir,
+    LANG: 'C.UTF-8',
+    NODE_PATH: '/usr/share/nodejs',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ROAMLAB_RIG_FLAVOR: flavor,
+    ROAMLAB_RIG_RUN_ID: runId,
+    ROAMLAB_RIG_RUN_DIR: runDir,
+    ROAMLAB_RIG_PORT: String(port),
+    ROAMLAB_RIG_PREFIX: prefix,
+    ROAMLAB_RIG_HUB_PORT: String(hubPort),
+    ROAMLAB_RIG_PROXY_API_PORT: String(apiPort),
+    ROAMLAB_RIG_PASSWORD: password,
+    ROAMLAB_RIG_ADMIN_TOKEN: adminToken,
+    ROAMLAB_RIG_PROXY_CMD: '/usr/bin/configurable-http-proxy',
+  };
+  if (opts.slowSpawnTimeout !== undefined) hubEnv.ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT = String(opts.slowSpawnTimeout);
+  if (opts.slowSeconds !== undefined) hubEnv.ROAMLAB_RIG_SLOW_SECONDS = String(opts.slowSeconds);
+  if (opts.tinyRuntime !== undefined) hubEnv.ROAMLAB_RIG_TINY_RUNTIME = String(opts.tinyRuntime);
+
+  let child: ChildProcess;
+  const cfg = `${runDir}/jupyterhub_config.py`;
+  if (flavor === 'jh5') {
+    // chroot(1) resets the cwd to /; env -i -C gives a clean environment and the run dir.
+    const envArgs = Object.entries(hubEnv).map(([k, v]) => `${k}=${v}`);
+    child = spawn(
+      '/usr/sbin/chroot',
+      [CHROOT_DIR, '/usr/bin/env', '-i', '-C', runDir, ...envArgs, '/usr/bin/jupyterhub', '-f', cfg],
+      { detached: true, stdio: ['ignore', logFd, logFd], env: { PATH: SYSTEM_PATH, ROAMLAB_RIG_RUN_ID: runId } },
+    );
+  } else {
+    child = spawn('/usr/bin/jupyterhub', ['-f', cfg], {
+      cwd: runDir,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: hubEnv,
+    });
+  }
+  fs.closeSync(logFd);
+  const pgid = child.pid;
+  if (pgid === undefined) {
+    removeTree(hostRunDir);
+    throw new Error(`${flavor}: could not spawn the hub (see ${logFile})`);
+  }
+  const handle = { pgid, runId };
+  running.add(handle);
+  installExitHook();
+
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      // The hub stops its servers and the proxy on SIGTERM (cleanup_servers); give it time.
+      if (!exited) {
+        signal(-pgid, 'SIGTERM');
+        await within(exitPromise, 15_000);
+      }
+      if (!exited) {
+        signal(-pgid, 'SIGKILL');
+        await within(exitPromise, 3000);
+      }
+      signal(-pgid, 'SIGKILL'); // stragglers in the hub's own group
+      // Servers, kernels and the proxy live in their own sessions; they carry the run tag.
+      await sweep(runId);
+      running.delete(handle);
+      removeTree(hostRunDir);
+    })();
+    return stopped;
+  };
+
+  const url = `http://127.0.0.1:${port}${prefix}`;
+  let version: string;
+  try {
+    version = await waitForHub(url, child, logFile, opts.startTimeoutMs ?? 90_000, flavor);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    flavor,
+    url,
+    port,
+    prefix,
+    password,
+    adminToken,
+    classKey: flavor === 'jh5' ? 'profile' : 'notebook_class',
+    version,
+    logFile,
+    stop,
+  };
+}
