@@ -7,7 +7,7 @@ import { FacilityCatalog, pickClass } from '../core/profile/catalog';
 import { mergeClasses, type OfferedClass } from '../core/profile/classes';
 import type { FacilityProfile } from '../core/profile/schema';
 import { OsKeychain } from '../core/keychain/os-keychain';
-import type { Keychain } from '../core/keychain/keychain';
+import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
 import { openTransport } from '../core/transport/open';
 import type { HostKeyPrompt } from '../core/transport/ssh-transport';
@@ -239,6 +239,8 @@ async function login(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   let user = username(ctx, profile);
   if (!user) user = (await ask(`User name at ${profile.name}: `))?.trim();
   if (!user) throw new RoamlabError('usage', 'No user name given.', `Pass --user NAME: roamlab login ${profile.id} --user NAME`);
+  // Find out now, not after the hub has minted a token, whether there is a keychain to keep it in.
+  await ctx.keychain.get(accountName(profile.id, 'token', user));
   let password: string | null;
   if (ctx.flags['password-stdin']) password = await readStdin();
   else password = await ask(`Password for ${user} at ${profile.name}: `, true);

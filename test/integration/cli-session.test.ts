@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,9 +45,11 @@ function allText(dir: string): string {
 }
 
 describe.each([
-  { flavor: 'jh5' as HubFlavor, prefix: '/jhub/', user: 'alice' },
-  { flavor: 'jh3' as HubFlavor, prefix: '/', user: 'bob' },
-])('roamlab through sshd to JupyterHub $flavor (prefix $prefix)', ({ flavor, prefix, user }) => {
+  // jh5 starts a class from the profile; jh3 one that only the hub's spawn form offers (the
+  // "slow" queue, which also shows the hub's progress messages).
+  { flavor: 'jh5' as HubFlavor, prefix: '/jhub/', user: 'alice', klass: 'small' },
+  { flavor: 'jh3' as HubFlavor, prefix: '/', user: 'bob', klass: 'slow' },
+])('roamlab through sshd to JupyterHub $flavor (prefix $prefix)', ({ flavor, prefix, user, klass }) => {
   let hub: RigHub;
   let home: string;
   let env: NodeJS.ProcessEnv;
@@ -91,6 +94,28 @@ describe.each([
     expect(await keychainEntry(`${id}/password/${user}`).getPassword()).toBe(hub.password);
   });
 
+  it('lists the profile\'s classes and the ones the hub\'s own form offers', async () => {
+    const r = await runCli(['classes', id], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/small\s+Small — 2 GB, 1 core\n/);
+    expect(r.stdout).toMatch(/slow\s+.*\(offered by the hub\)/);
+    expect(r.stdout).toMatch(/tiny\s+.*\(offered by the hub\)/);
+  });
+
+  it('mints a new token from the stored password when the hub revokes the old one', async () => {
+    const before = (await keychainEntry(`${id}/token/${user}`).getPassword())!;
+    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${user}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
+    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
+    expect(api_tokens.length).toBeGreaterThan(0);
+    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    const r = await runCli(['status', id], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const after = await keychainEntry(`${id}/token/${user}`).getPassword();
+    expect(after).toMatch(/^[A-Za-z0-9]{20,}$/);
+    expect(after).not.toBe(before);
+  });
+
   it('shows the hub\'s own 400 for a class the hub does not know', async () => {
     const r = await runCli(['start', id, '--class', 'bogus', '--json'], env);
     expect(r.code).toBe(4);
@@ -100,12 +125,16 @@ describe.each([
   });
 
   it('starts a server, tunnels it, and the page in Chromium computes 6*7', async () => {
-    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
+    const session = CliSession.start(['start', id, '--class', klass, '--json'], env);
     try {
       const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
       const names = session.lines.filter((l) => l.event === 'state').map((l) => l.name);
       expect(names[0]).toBe('authenticating');
       expect(names).toContain('spawning');
+      if (klass === 'slow') {
+        const messages = session.lines.filter((l) => l.name === 'spawning').map((l) => String(l.message));
+        expect(messages.filter((m) => /Waiting for a slot \(\d\/3\)/.test(m)).length).toBeGreaterThanOrEqual(2);
+      }
       expect(names.at(-2)).toBe('connecting');
       const url = new URL(ready.url!);
       expect(url.hostname).toBe('127.0.0.1');
@@ -160,6 +189,21 @@ describe.each([
 });
 
 describe('refusals that need no hub', () => {
+  it('refuses to sign in when no Secret Service answers, instead of keeping secrets somewhere weaker', async () => {
+    // A session bus with no keyring on it: @napi-rs/keyring would otherwise fall back to keyutils.
+    const bus = spawn('dbus-daemon', ['--session', '--nofork', '--print-address=1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const address = await new Promise<string>((resolve) => bus.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      const home = makeHome([{ schema: 1, id: 'nokeyring', name: 'No keyring', hub: { url: 'http://127.0.0.1:9/' }, classes: [] }]);
+      const r = await runCli(['login', 'nokeyring', '--user', 'x', '--password-stdin'], { ROAMLAB_HOME: home, DBUS_SESSION_BUS_ADDRESS: address }, 'pw');
+      expect(r.code).toBe(7);
+      expect(r.stderr).toMatch(/No Secret Service keychain answered/);
+      expect(r.stderr).toMatch(/unlock it/);
+    } finally {
+      bus.kill();
+    }
+  });
+
   it('refuses a changed SSH host key and shows both fingerprints', async () => {
     const home = makeHome();
     const known = path.join(home, 'known_hosts');
