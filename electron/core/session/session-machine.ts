@@ -10,7 +10,7 @@ export type SessionState =
   | { name: 'ready'; reason: string; url: string; port: number }
   | { name: 'degraded'; reason: string }
   | { name: 'reconnecting'; reason: string; attempt: number; nextTryInMs?: number }
-  | { name: 'ended'; reason: string; error?: { kind: string; message: string; hint: string } };
+  | { name: 'ended'; reason: string; error?: { kind: string; message: string; hint: string; details: Record<string, unknown> } };
 
 export type StateName = SessionState['name'];
 

@@ -98,7 +98,7 @@ export class Session extends EventEmitter<SessionEvents> {
       await this.releaseAll();
       const err = isRoamlabError(e) ? e : new RoamlabError('hub-unreachable', `Unexpected failure: ${(e as Error).message}`, 'Try again; if it keeps failing, report it with the log file.', {}, { cause: e });
       if (this.current.name !== 'ended') {
-        this.go({ name: 'ended', reason: err.message, error: { kind: err.kind, message: err.message, hint: err.hint } });
+        this.go({ name: 'ended', reason: err.message, error: { kind: err.kind, message: err.message, hint: err.hint, details: { ...err.details } } });
       }
       throw err;
     }

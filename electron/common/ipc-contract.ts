@@ -1,0 +1,187 @@
+/**
+ * The one IPC contract between the launcher window and the main process.
+ *
+ * Every channel: its request schema (zod, validated in main before anything happens) and its
+ * reply type. Events from main to the renderer are typed here too. The preload exposes one
+ * named function per channel under `window.roamlab` (same name, same argument), plus `onEvent`.
+ * This file imports nothing from Node or Electron, so the renderer can import its types.
+ */
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------------------------
+// Shapes that cross the bridge (plain data only)
+
+export interface ErrorInfo {
+  kind: string;
+  message: string;
+  hint: string;
+  /** Field of a profile, Retry-After seconds, fingerprints, the hub's own message… */
+  details: Record<string, unknown>;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
+
+export interface ClassInfo {
+  id: string;
+  label: string;
+  description?: string;
+  memoryGB?: number;
+  cores?: number;
+  runtimeHours?: number;
+  source: 'profile' | 'hub' | 'both';
+}
+
+export interface FacilityInfo {
+  id: string;
+  name: string;
+  file: string;
+  hubOrigin: string;
+  /** "gate.example.org:22" when the hub is reached through an SSH gateway. */
+  via?: string;
+  username?: string;
+  /** A token is in the keychain for `username`. */
+  signedIn: boolean;
+  rememberPassword: boolean;
+  classes: ClassInfo[];
+  lastClass?: string;
+}
+
+export interface ProfileProblemInfo {
+  file: string;
+  message: string;
+  hint: string;
+  field?: string;
+}
+
+export interface FacilitiesReply {
+  facilities: FacilityInfo[];
+  problems: ProfileProblemInfo[];
+  /** Set once when state.json was damaged and restored. */
+  notice?: string;
+}
+
+export type SessionStateName =
+  | 'signed-out'
+  | 'authenticating'
+  | 'spawning'
+  | 'connecting'
+  | 'ready'
+  | 'degraded'
+  | 'reconnecting'
+  | 'ended';
+
+export interface SessionView {
+  sessionId: string;
+  facilityId: string;
+  facilityName: string;
+  serverName: string;
+  classId: string;
+  classLabel: string;
+  state: SessionStateName;
+  reason: string;
+  /** 0–100 while spawning, when the hub says. */
+  progress?: number;
+  /** When the person asked for it (ms since epoch), for "waiting 12 s". */
+  requestedAt: number;
+  /** Server start time as the hub reports it (ISO). */
+  started?: string;
+  /** Class runtime limit, for "runtime left". */
+  runtimeHours?: number;
+  error?: ErrorInfo;
+}
+
+/** A server the hub reports for a signed-in facility (running, or starting elsewhere). */
+export interface ServerView {
+  facilityId: string;
+  facilityName: string;
+  serverName: string;
+  ready: boolean;
+  pending: string | null;
+  started?: string;
+  classId?: string;
+  classLabel?: string;
+  runtimeHours?: number;
+  /** Set when this app holds a tunnel to it. */
+  sessionId?: string;
+}
+
+export interface ServersReply {
+  servers: ServerView[];
+  /** Facilities whose hub could not be asked, with why. */
+  unreachable: { facilityId: string; error: ErrorInfo }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels: request schemas
+
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const serverName = z.string().max(255).regex(/^[A-Za-z0-9._~-]*$/);
+
+export const requestSchemas = {
+  listFacilities: z.object({}).strict(),
+  /** A profile the person picked; the renderer reads the file and sends its text. */
+  importFacility: z.object({ fileName: z.string().min(1).max(255), content: z.string().max(256 * 1024) }).strict(),
+  removeFacility: z.object({ facilityId: id }).strict(),
+  signIn: z
+    .object({
+      facilityId: id,
+      username: z.string().min(1).max(255),
+      password: z.string().min(1).max(4096),
+      remember: z.boolean(),
+    })
+    .strict(),
+  signOut: z.object({ facilityId: id }).strict(),
+  startSession: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
+  cancelSession: z.object({ sessionId: id }).strict(),
+  openSession: z.object({ sessionId: id }).strict(),
+  closeSession: z.object({ sessionId: id }).strict(),
+  stopServer: z.object({ facilityId: id, serverName }).strict(),
+  listSessions: z.object({}).strict(),
+  listServers: z.object({}).strict(),
+  answerHostKey: z.object({ promptId: id, accept: z.boolean() }).strict(),
+} as const;
+
+export type Channel = keyof typeof requestSchemas;
+export type RequestOf<C extends Channel> = z.infer<(typeof requestSchemas)[C]>;
+
+export interface Replies {
+  listFacilities: FacilitiesReply;
+  importFacility: FacilityInfo;
+  removeFacility: { removed: true };
+  signIn: FacilityInfo;
+  signOut: FacilityInfo;
+  startSession: SessionView;
+  cancelSession: SessionView;
+  openSession: { url: string };
+  closeSession: { closed: true };
+  stopServer: { stopped: true };
+  listSessions: SessionView[];
+  listServers: ServersReply;
+  answerHostKey: { answered: boolean };
+}
+
+export type ReplyOf<C extends Channel> = Replies[C];
+
+export const CHANNELS = Object.keys(requestSchemas) as Channel[];
+
+/** The IPC channel name for a contract channel; the preload forwards only this prefix. */
+export const IPC_PREFIX = 'roamlab:';
+export const ipcChannel = (c: Channel): string => `${IPC_PREFIX}${c}`;
+export const EVENT_CHANNEL = 'roamlab:event';
+
+// ---------------------------------------------------------------------------------------------
+// Events from main to the renderer
+
+export type RoamlabEvent =
+  | { type: 'session'; session: SessionView }
+  | { type: 'host-key-prompt'; promptId: string; facilityId: string; host: string; port: number; keyType: string; fingerprint: string }
+  | { type: 'facilities-changed' }
+  | { type: 'servers-changed' };
+
+/** What `window.roamlab` is in the launcher window. */
+export type RoamlabApi = {
+  [C in Channel]: (request: RequestOf<C>) => Promise<Result<ReplyOf<C>>>;
+} & {
+  /** Subscribe to events; returns the unsubscribe function. */
+  onEvent(listener: (event: RoamlabEvent) => void): () => void;
+};

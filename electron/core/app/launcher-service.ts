@@ -1,0 +1,407 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { RoamlabError, isRoamlabError } from '../errors';
+import { accountName, type Keychain } from '../keychain/keychain';
+import { Logger } from '../log';
+import { facilitiesDir } from '../paths';
+import { FacilityCatalog, pickClass } from '../profile/catalog';
+import { mergeClasses, type OfferedClass } from '../profile/classes';
+import { parseProfile } from '../profile/load';
+import { hubBaseUrl, type FacilityProfile } from '../profile/schema';
+import { appStateStore, type AppState, type FacilityState } from '../state/app-state';
+import type { JsonStore } from '../state/json-store';
+import { openTransport } from '../transport/open';
+import type { HostKeyPrompt } from '../transport/ssh-transport';
+import { HubClient, type ServerModel } from '../hub/hub-client';
+import { ensureToken, signIn, signOut } from '../session/credentials';
+import { Session } from '../session/session';
+import type {
+  ClassInfo,
+  ErrorInfo,
+  FacilitiesReply,
+  FacilityInfo,
+  RoamlabEvent,
+  ServersReply,
+  ServerView,
+  SessionView,
+} from '../../common/ipc-contract';
+
+/** What the shell (Electron, or a test's browser) does for the service. */
+export interface ShellHooks {
+  /** Show the Lab page of a ready session (a window in the app; a page in tests). */
+  openLab(info: { sessionId: string; url: string; title: string; facilityId: string }): void | Promise<void>;
+}
+
+export interface LauncherServiceOptions {
+  home: string;
+  keychain: Keychain;
+  hooks: ShellHooks;
+  log?: Logger;
+}
+
+export function errorInfo(e: unknown): ErrorInfo {
+  if (isRoamlabError(e)) return { kind: e.kind, message: e.message, hint: e.hint, details: { ...e.details } };
+  return { kind: 'internal', message: 'Something went wrong inside Roamlab.', hint: 'Try again; if it keeps happening, report it with the log file.', details: {} };
+}
+
+interface LiveSession {
+  view: SessionView;
+  session: Session;
+  abort: AbortController;
+}
+
+/**
+ * Everything the launcher window can ask for, over the real core. The IPC handler table
+ * (ipc/handlers.ts) validates requests and calls these methods; the Electron shell and the
+ * renderer tests use the very same service.
+ */
+export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
+  private catalog: FacilityCatalog | undefined;
+  private state: AppState = { version: 1, facilities: {} };
+  private readonly store: JsonStore<AppState>;
+  private readonly sessions = new Map<string, LiveSession>();
+  private readonly hostKeyPrompts = new Map<string, (accept: boolean) => void>();
+  private notice: string | undefined;
+  readonly log: Logger;
+
+  constructor(private readonly o: LauncherServiceOptions) {
+    super();
+    this.store = appStateStore(o.home);
+    this.log = o.log ?? new Logger(path.join(o.home, 'logs', 'roamlab.log'));
+  }
+
+  private send(event: RoamlabEvent): void {
+    this.emit('event', event);
+  }
+
+  private async load(): Promise<FacilityCatalog> {
+    this.catalog = await FacilityCatalog.load(this.o.home);
+    const loaded = await this.store.load();
+    this.state = loaded.value;
+    if (loaded.recovered) this.notice = loaded.recovered;
+    return this.catalog;
+  }
+
+  private profile(facilityId: string): FacilityProfile {
+    if (!this.catalog) throw new RoamlabError('usage', 'Facilities are not loaded yet.', 'Reload the window.');
+    return this.catalog.get(facilityId).profile;
+  }
+
+  private fstate(id: string): FacilityState {
+    return this.state.facilities[id] ?? { rememberPassword: true };
+  }
+
+  private async patchState(id: string, patch: Partial<FacilityState>): Promise<void> {
+    this.state.facilities[id] = { ...this.fstate(id), ...patch };
+    await this.store.save(this.state);
+  }
+
+  private classes(profile: FacilityProfile): OfferedClass[] {
+    return mergeClasses(profile.classes, this.fstate(profile.id).hubForm ?? null);
+  }
+
+  private async info(profile: FacilityProfile, file: string): Promise<FacilityInfo> {
+    const st = this.fstate(profile.id);
+    const token = st.username ? await this.o.keychain.get(accountName(profile.id, 'token', st.username)) : null;
+    return {
+      id: profile.id,
+      name: profile.name,
+      file,
+      hubOrigin: hubBaseUrl(profile).origin,
+      via: profile.ssh ? `${profile.ssh.host}:${profile.ssh.port}` : undefined,
+      username: st.username,
+      signedIn: token !== null,
+      rememberPassword: st.rememberPassword,
+      classes: this.classes(profile).map(classInfo),
+      lastClass: st.lastClass,
+    };
+  }
+
+  private async infoById(facilityId: string): Promise<FacilityInfo> {
+    const entry = this.catalog!.get(facilityId);
+    return this.info(entry.profile, entry.file);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Facilities
+
+  async listFacilities(): Promise<FacilitiesReply> {
+    const catalog = await this.load();
+    const facilities: FacilityInfo[] = [];
+    for (const { profile, file } of catalog.profiles) facilities.push(await this.info(profile, file));
+    const problems = catalog.problems.map((p) => ({ file: p.file, message: p.error.message, hint: p.error.hint, field: p.error.details.field as string | undefined }));
+    const notice = this.notice;
+    this.notice = undefined;
+    return { facilities, problems, notice };
+  }
+
+  /** Validate a profile the person picked, then keep a copy in the facilities folder. */
+  async importFacility(fileName: string, content: string): Promise<FacilityInfo> {
+    let data: unknown;
+    try {
+      data = JSON.parse(content);
+    } catch (e) {
+      throw new RoamlabError('profile-invalid', `${fileName} is not valid JSON: ${(e as Error).message}`, 'Check that you picked the facility profile (.json) your facility published.', { file: fileName, field: '(file)' });
+    }
+    const profile = parseProfile(data, fileName);
+    const dir = facilitiesDir(this.o.home);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const target = path.join(dir, `${profile.id}.json`);
+    const tmp = `${target}.tmp-${process.pid}`;
+    await fs.writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+    await fs.rename(tmp, target);
+    await this.load();
+    this.send({ type: 'facilities-changed' });
+    return this.infoById(profile.id);
+  }
+
+  /** Remove a facility: its profile file, its remembered state and its secrets. */
+  async removeFacility(facilityId: string): Promise<void> {
+    const entry = this.catalog?.profiles.find((p) => p.profile.id === facilityId);
+    if (!entry) throw new RoamlabError('profile-not-found', `No facility "${facilityId}" is set up.`, 'Reload the list.');
+    for (const [sid, live] of this.sessions) if (live.view.facilityId === facilityId) await this.closeSession(sid);
+    const user = this.fstate(facilityId).username;
+    if (user) await signOut(entry.profile, this.o.keychain, user);
+    await fs.rm(entry.file, { force: true });
+    delete this.state.facilities[facilityId];
+    await this.store.save(this.state);
+    await this.load();
+    this.send({ type: 'facilities-changed' });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Credentials
+
+  private hostKeyConfirmer(facilityId: string) {
+    return (p: HostKeyPrompt): Promise<boolean> =>
+      new Promise((resolve) => {
+        const promptId = randomBytes(8).toString('hex');
+        this.hostKeyPrompts.set(promptId, resolve);
+        this.send({ type: 'host-key-prompt', promptId, facilityId, ...p });
+      });
+  }
+
+  answerHostKey(promptId: string, accept: boolean): boolean {
+    const resolve = this.hostKeyPrompts.get(promptId);
+    if (!resolve) return false;
+    this.hostKeyPrompts.delete(promptId);
+    resolve(accept);
+    return true;
+  }
+
+  private async connect(profile: FacilityProfile) {
+    const transport = await openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) });
+    return { transport, hub: new HubClient({ transport }) };
+  }
+
+  async signIn(facilityId: string, username: string, password: string, remember: boolean): Promise<FacilityInfo> {
+    const profile = this.profile(facilityId);
+    this.log.redact(password);
+    await this.o.keychain.get(accountName(profile.id, 'token', username)); // is there a keychain at all?
+    const { transport, hub } = await this.connect(profile);
+    try {
+      const token = await signIn({ profile, hub, keychain: this.o.keychain, username, password, remember, log: this.log });
+      await this.patchState(profile.id, { username, rememberPassword: remember });
+      try {
+        const form = await hub.spawnForm(token, { acceptSpawnRisk: true, user: username });
+        await this.patchState(profile.id, { hubForm: form ? { ...form, readAt: new Date().toISOString() } : undefined });
+      } catch (e) {
+        this.log.info(`${profile.id}: spawn form not read (${(e as Error).message})`);
+      }
+    } finally {
+      await transport.close();
+    }
+    this.send({ type: 'facilities-changed' });
+    return this.infoById(facilityId);
+  }
+
+  async signOut(facilityId: string): Promise<FacilityInfo> {
+    const profile = this.profile(facilityId);
+    const user = this.fstate(facilityId).username;
+    if (user) await signOut(profile, this.o.keychain, user);
+    this.send({ type: 'facilities-changed' });
+    return this.infoById(facilityId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sessions
+
+  private publish(live: LiveSession): void {
+    this.send({ type: 'session', session: { ...live.view } });
+  }
+
+  listSessions(): SessionView[] {
+    return [...this.sessions.values()].map((l) => ({ ...l.view }));
+  }
+
+  /** Start (or reuse) a server with the chosen class; progress arrives as 'session' events. */
+  startSession(facilityId: string, classId: string, serverName = ''): SessionView {
+    const profile = this.profile(facilityId);
+    const user = this.fstate(facilityId).username;
+    if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
+    const klass = pickClass(this.classes(profile), classId, profile.name);
+    for (const live of this.sessions.values()) {
+      if (live.view.facilityId === facilityId && live.view.serverName === serverName && live.view.state !== 'ended') {
+        throw new RoamlabError('hub-already-running', `A session for ${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name} is already open here.`, 'Open it from the sessions list, or stop it first.');
+      }
+    }
+    const sessionId = randomBytes(8).toString('hex');
+    const abort = new AbortController();
+    const session = new Session({
+      profile,
+      keychain: this.o.keychain,
+      username: user,
+      notebookClass: klass,
+      serverName,
+      log: this.log,
+      openTransport: () => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) }),
+    });
+    const live: LiveSession = {
+      session,
+      abort,
+      view: {
+        sessionId,
+        facilityId,
+        facilityName: profile.name,
+        serverName,
+        classId: klass.id,
+        classLabel: klass.label,
+        state: 'signed-out',
+        reason: 'starting',
+        requestedAt: Date.now(),
+        runtimeHours: klass.runtimeHours,
+      },
+    };
+    this.sessions.set(sessionId, live);
+    session.on('state', (s) => {
+      live.view = {
+        ...live.view,
+        state: s.name,
+        reason: s.reason,
+        progress: s.name === 'spawning' ? s.progress : s.name === 'ready' ? 100 : live.view.progress,
+        started: session.serverModel?.started ?? live.view.started,
+        error: s.name === 'ended' ? s.error : undefined,
+      };
+      this.publish(live);
+      if (s.name === 'ready') {
+        void this.patchState(facilityId, { lastClass: klass.id });
+        void this.o.hooks.openLab({ sessionId, url: s.url, facilityId, title: labTitle(profile.name, klass.label, serverName) });
+        this.send({ type: 'servers-changed' });
+      }
+    });
+    void session.start(abort.signal).catch((e) => {
+      if (abort.signal.aborted) live.view = { ...live.view, state: 'ended', reason: 'cancelled; the hub was asked to stop the server', error: undefined };
+      else live.view = { ...live.view, state: 'ended', error: errorInfo(e), reason: errorInfo(e).message };
+      this.publish(live);
+    });
+    this.publish(live);
+    return { ...live.view };
+  }
+
+  private live(sessionId: string): LiveSession {
+    const live = this.sessions.get(sessionId);
+    if (!live) throw new RoamlabError('usage', 'That session is no longer open.', 'Start it again from the facility.');
+    return live;
+  }
+
+  cancelSession(sessionId: string): SessionView {
+    const live = this.live(sessionId);
+    live.abort.abort();
+    return { ...live.view };
+  }
+
+  openSession(sessionId: string): { url: string } {
+    const live = this.live(sessionId);
+    const url = live.session.entryUrl();
+    void this.o.hooks.openLab({ sessionId, url, facilityId: live.view.facilityId, title: labTitle(live.view.facilityName, live.view.classLabel, live.view.serverName) });
+    return { url };
+  }
+
+  async closeSession(sessionId: string): Promise<void> {
+    const live = this.live(sessionId);
+    live.abort.abort();
+    await live.session.close();
+    this.sessions.delete(sessionId);
+  }
+
+  async stopServer(facilityId: string, serverName: string): Promise<void> {
+    for (const [sid, live] of this.sessions) {
+      if (live.view.facilityId === facilityId && live.view.serverName === serverName) {
+        live.abort.abort();
+        await live.session.close('server stopped from Roamlab');
+        this.sessions.delete(sid);
+      }
+    }
+    const profile = this.profile(facilityId);
+    const user = this.fstate(facilityId).username;
+    if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
+    const { transport, hub } = await this.connect(profile);
+    try {
+      const token = await ensureToken({ profile, hub, keychain: this.o.keychain, username: user, log: this.log });
+      await hub.stop(token, user, serverName);
+    } finally {
+      await transport.close();
+    }
+    this.send({ type: 'servers-changed' });
+  }
+
+  /** Every server the hubs report for the facilities you are signed in to. */
+  async listServers(): Promise<ServersReply> {
+    const catalog = this.catalog ?? (await this.load());
+    const servers: ServerView[] = [];
+    const unreachable: ServersReply['unreachable'] = [];
+    await Promise.all(
+      catalog.profiles.map(async ({ profile }) => {
+        const user = this.fstate(profile.id).username;
+        if (!user || !(await this.o.keychain.get(accountName(profile.id, 'token', user)))) return;
+        try {
+          const { transport, hub } = await this.connect(profile);
+          try {
+            const token = await ensureToken({ profile, hub, keychain: this.o.keychain, username: user, log: this.log });
+            for (const s of await hub.servers(token, user)) servers.push(this.serverView(profile, s));
+          } finally {
+            await transport.close();
+          }
+        } catch (e) {
+          unreachable.push({ facilityId: profile.id, error: errorInfo(e) });
+        }
+      }),
+    );
+    servers.sort((a, b) => a.facilityName.localeCompare(b.facilityName) || a.serverName.localeCompare(b.serverName));
+    return { servers, unreachable };
+  }
+
+  private serverView(profile: FacilityProfile, s: ServerModel): ServerView {
+    const klass = this.classes(profile).find((c) => Object.entries(c.userOptions).every(([k, v]) => s.user_options?.[k] === v));
+    const live = [...this.sessions.values()].find((l) => l.view.facilityId === profile.id && l.view.serverName === s.name && l.view.state !== 'ended');
+    return {
+      facilityId: profile.id,
+      facilityName: profile.name,
+      serverName: s.name,
+      ready: s.ready,
+      pending: s.pending,
+      started: s.started ?? undefined,
+      classId: klass?.id,
+      classLabel: klass?.label,
+      runtimeHours: klass?.runtimeHours,
+      sessionId: live?.view.sessionId,
+    };
+  }
+
+  /** Close every tunnel (the servers keep running). For quitting the app. */
+  async dispose(): Promise<void> {
+    for (const resolve of this.hostKeyPrompts.values()) resolve(false);
+    this.hostKeyPrompts.clear();
+    await Promise.all([...this.sessions.keys()].map((sid) => this.closeSession(sid).catch(() => undefined)));
+  }
+}
+
+function classInfo(c: OfferedClass): ClassInfo {
+  return { id: c.id, label: c.label, description: c.description, memoryGB: c.memoryGB, cores: c.cores, runtimeHours: c.runtimeHours, source: c.source };
+}
+
+export function labTitle(facility: string, klass: string, server: string): string {
+  return `${facility} — ${klass}${server ? ` — ${server}` : ''}`;
+}
