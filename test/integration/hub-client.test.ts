@@ -163,6 +163,24 @@ describe.each(cases)('HubClient against $flavor at prefix $prefix', ({ flavor, p
     await new Promise((r) => setTimeout(r, 8000));
     expect(await client.server(token, 'eve')).toBeNull();
   });
+
+  it('follows a spawn already under way without requesting a second one', async () => {
+    const { client, token } = await signedIn('fay');
+    // Someone (the hub's web page, another laptop) has asked for the slow class.
+    const started = await fetch(new URL('hub/api/users/fay/server', hub.url), {
+      method: 'POST',
+      headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ [hub.classKey]: 'slow' }),
+    });
+    expect([201, 202]).toContain(started.status);
+    expect((await client.server(token, 'fay'))?.pending).toBe('spawn');
+    const messages: string[] = [];
+    const model = await client.waitForSpawn(token, 'fay', '', { onProgress: (p) => messages.push(p.message) });
+    expect(model.ready).toBe(true);
+    expect(model.user_options).toEqual({ [hub.classKey]: 'slow' });
+    expect(messages.some((m) => m.startsWith('Waiting for a slot'))).toBe(true);
+    await client.stop(token, 'fay');
+  });
 });
 
 // With the hub's own default slow_spawn_timeout (10 s) a 6 s spawn is answered 201 only once the

@@ -512,6 +512,24 @@ export class HubClient {
     }
   }
 
+  /**
+   * Wait for a spawn that is already under way (started elsewhere, or by an earlier run) to
+   * become ready, following its progress. Cancelling only stops the waiting: this call did not
+   * start the server, so it does not stop it.
+   */
+  async waitForSpawn(token: string, user: string, serverName: string, opts: Omit<SpawnOptions, 'timeoutMs'> = {}): Promise<ServerModel> {
+    const post: PostTracker = { settled: true, ok: true, definite: true, error: undefined, promise: Promise.resolve() };
+    const follow = new AbortController();
+    const onAbort = () => follow.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) follow.abort();
+    try {
+      return await this.followSpawn(token, user, serverName, post, follow.signal, opts.onProgress);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   private async stopAfterCancel(token: string, user: string, serverName: string): Promise<void> {
     try {
       await this.stop(token, user, serverName, { timeoutMs: 5 * 60_000 });

@@ -3,7 +3,7 @@ import { RoamlabError, isRoamlabError } from '../errors';
 import type { Keychain } from '../keychain/keychain';
 import type { Logger } from '../log';
 import type { FacilityProfile, NotebookClass } from '../profile/schema';
-import { HubClient, type ServerModel } from '../hub/hub-client';
+import { HubClient, type ServerModel, type SpawnProgress } from '../hub/hub-client';
 import type { HubTransport } from '../transport/transport';
 import { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
@@ -74,10 +74,12 @@ export class Session extends EventEmitter<SessionEvents> {
         this.go({ name: 'connecting', reason: 'your server is already running; connecting to it' });
       } else {
         this.go({ name: 'spawning', reason: existing?.pending ? `the hub is still busy (${existing.pending}); waiting` : `starting a ${notebookClass.label} server`, progress: 0 });
-        this.server = await this.hub.spawn(this.token, username, this.serverName, notebookClass.userOptions, {
-          signal,
-          onProgress: (p) => this.go({ name: 'spawning', reason: p.message, progress: p.progress, message: p.message }),
-        });
+        const onProgress = (p: SpawnProgress) => this.go({ name: 'spawning', reason: p.message, progress: p.progress, message: p.message });
+        // A spawn already under way (another window, an earlier run) is followed, not requested twice.
+        this.server =
+          existing?.pending === 'spawn'
+            ? await this.hub.waitForSpawn(this.token, username, this.serverName, { signal, onProgress })
+            : await this.hub.spawn(this.token, username, this.serverName, notebookClass.userOptions, { signal, onProgress });
         this.go({ name: 'connecting', reason: 'server ready; opening the local gateway' });
       }
 
