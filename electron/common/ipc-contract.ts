@@ -130,6 +130,8 @@ export const requestSchemas = {
       remember: z.boolean(),
     })
     .strict(),
+  /** Sign in through the hub's own page (SSO, two-factor) in a separate window. */
+  signInWithWebPage: z.object({ facilityId: id }).strict(),
   signOut: z.object({ facilityId: id }).strict(),
   startSession: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
   cancelSession: z.object({ sessionId: id }).strict(),
@@ -149,6 +151,7 @@ export interface Replies {
   importFacility: FacilityInfo;
   removeFacility: { removed: true };
   signIn: FacilityInfo;
+  signInWithWebPage: FacilityInfo;
   signOut: FacilityInfo;
   startSession: SessionView;
   cancelSession: SessionView;

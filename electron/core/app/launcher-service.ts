@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { RoamlabError, isRoamlabError } from '../errors';
 import { accountName, type Keychain } from '../keychain/keychain';
@@ -32,6 +33,13 @@ import type {
 export interface ShellHooks {
   /** Show the Lab page of a ready session (a window in the app; a page in tests). */
   openLab(info: { sessionId: string; url: string; title: string; facilityId: string }): void | Promise<void>;
+  /**
+   * Show the hub's own sign-in page (single sign-on, two-factor) in an isolated browser session
+   * and resolve with the hub's cookies once it has signed the person in, or null if they closed
+   * the window. The app then mints its API token with them and forgets them. `cookieUrl` is
+   * the URL whose cookies to return (the hub's own pages, so path-scoped hub cookies count).
+   */
+  webSignIn?(info: { facilityId: string; loginUrl: string; cookieUrl: string; title: string }): Promise<{ name: string; value: string }[] | null>;
 }
 
 export interface LauncherServiceOptions {
@@ -210,6 +218,34 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       } catch (e) {
         this.log.info(`${profile.id}: spawn form not read (${(e as Error).message})`);
       }
+    } finally {
+      await transport.close();
+    }
+    this.send({ type: 'facilities-changed' });
+    return this.infoById(facilityId);
+  }
+
+  /** Sign in through the hub's own web page, for hubs whose login is not a plain password form. */
+  async signInWithWebPage(facilityId: string): Promise<FacilityInfo> {
+    const profile = this.profile(facilityId);
+    if (profile.ssh) {
+      throw new RoamlabError('usage', `${profile.name} is reached through an SSH gateway; signing in through the hub's web page is not supported there yet.`, 'Sign in with your username and password.');
+    }
+    if (!this.o.hooks.webSignIn) throw new RoamlabError('usage', 'This front end cannot show the hub\'s sign-in page.', 'Sign in with your username and password.');
+    await this.o.keychain.get(accountName(profile.id, 'token', this.fstate(facilityId).username ?? '-')); // is there a keychain?
+    const base = hubBaseUrl(profile);
+    const cookies = await this.o.hooks.webSignIn({ facilityId, loginUrl: new URL('hub/login', base).href, cookieUrl: new URL('hub/', base).href, title: `Sign in to ${profile.name}` });
+    if (!cookies) throw new RoamlabError('cancelled', 'The sign-in window was closed before the hub signed you in.', 'Open it again when you are ready.');
+    for (const c of cookies) this.log.redact(c.value);
+    const { transport, hub } = await this.connect(profile);
+    try {
+      const days = profile.hub.tokenLifetimeDays ?? 14;
+      const { token, username } = await hub.loginWithCookies(cookies, { expiresInSeconds: days * 86400, note: `Roamlab on ${os.hostname()}` });
+      this.log.redact(token);
+      await this.o.keychain.set(accountName(profile.id, 'token', username), token);
+      // No password to keep: when this token expires, the person signs in on the page again.
+      await this.patchState(profile.id, { username, rememberPassword: false });
+      this.log.info(`signed in to ${profile.id} as ${username} through the hub's web page`);
     } finally {
       await transport.close();
     }

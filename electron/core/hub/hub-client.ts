@@ -349,6 +349,36 @@ export class HubClient {
     this.fail(res, action);
   }
 
+  /**
+   * Mint an API token from the cookies of a sign-in done in a browser window (single sign-on,
+   * two-factor pages: flows Roamlab cannot type into). The cookies are used for this exchange
+   * only and forgotten afterwards; the hub's own xsrf cookie is fetched fresh for this client.
+   */
+  async loginWithCookies(cookies: { name: string; value: string }[], opts: LoginOptions = {}): Promise<{ token: string; username: string }> {
+    this.jar.clear();
+    const base = resolveHubUrl(this.transport.hubUrl, '');
+    // Only the hub's session cookies matter; a stale _xsrf from the window would not match us.
+    this.jar.store(cookies.filter((c) => c.name !== '_xsrf').map((c) => `${c.name}=${c.value}; Path=/`), base);
+    try {
+      const home = await this.call({ method: 'GET', path: 'hub/home', action: 'show its home page', session: true, headers: { Accept: 'text/html' } });
+      if (home.status !== 200) {
+        throw new RoamlabError('auth-failed', 'The sign-in in the hub\'s page did not finish.', 'Sign in again in the window that opens, until the hub shows its home page.', { status: home.status });
+      }
+      const meAction = 'tell who you are';
+      const me = await this.call({ method: 'GET', path: 'hub/api/user', action: meAction, session: true });
+      if (me.status !== 200) this.fail(me, meAction);
+      const name = this.shape(UserSchema, parseJsonBody(me, meAction), me, meAction).name;
+      const action = 'issue an API token';
+      const tokenBody: Record<string, unknown> = { note: opts.note ?? 'Roamlab' };
+      if (opts.expiresInSeconds !== undefined) tokenBody.expires_in = Math.max(1, Math.floor(opts.expiresInSeconds));
+      const res = await this.call({ method: 'POST', path: `hub/api/users/${enc(name)}/tokens`, action, json: tokenBody, session: true });
+      if (res.status !== 200 && res.status !== 201) this.fail(res, action);
+      return { token: this.shape(TokenSchema, parseJsonBody(res, action), res, action).token, username: name };
+    } finally {
+      this.jar.clear();
+    }
+  }
+
   /** POST …/tokens with `{"auth": {"username", "password"}}`: no cookies, no XSRF. */
   private async tokenWithPassword(name: string, username: string, password: string, tokenBody: Record<string, unknown>, hint: string): Promise<string> {
     const action = 'issue an API token';

@@ -15,6 +15,7 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     importFacility: (r) => s.importFacility(r.fileName, r.content),
     removeFacility: async (r) => (await s.removeFacility(r.facilityId), { removed: true as const }),
     signIn: (r) => s.signIn(r.facilityId, r.username, r.password, r.remember),
+    signInWithWebPage: (r) => s.signInWithWebPage(r.facilityId),
     signOut: (r) => s.signOut(r.facilityId),
     startSession: async (r) => s.startSession(r.facilityId, r.classId, r.serverName ?? ''),
     cancelSession: async (r) => s.cancelSession(r.sessionId),
