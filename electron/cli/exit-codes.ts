@@ -27,6 +27,7 @@ export const EXIT = {
 export function exitCodeFor(kind: ErrorKind): number {
   switch (kind) {
     case 'usage':
+    case 'forbidden':
     case 'class-unknown':
       return EXIT.usage;
     case 'auth-failed':

@@ -114,7 +114,7 @@ export interface ServersReply {
 // ---------------------------------------------------------------------------------------------
 // Channels: request schemas
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._-]+$/);
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/); // no '.' or '..'
 const serverName = z.string().max(255).regex(/^[A-Za-z0-9._~-]*$/);
 
 export const requestSchemas = {
@@ -167,10 +167,8 @@ export type ReplyOf<C extends Channel> = Replies[C];
 
 export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 
-/** The IPC channel name for a contract channel; the preload forwards only this prefix. */
-export const IPC_PREFIX = 'roamlab:';
-export const ipcChannel = (c: Channel): string => `${IPC_PREFIX}${c}`;
-export const EVENT_CHANNEL = 'roamlab:event';
+// The IPC names live in channels.ts, which has no dependencies (zod included), for code that must stay dependency-free.
+export { IPC_PREFIX, ipcChannel, EVENT_CHANNEL } from './channels';
 
 // ---------------------------------------------------------------------------------------------
 // Events from main to the renderer

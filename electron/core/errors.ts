@@ -32,6 +32,7 @@ export type ErrorKind =
   | 'ssh-unreachable'
   | 'ssh-key-unreadable'
   // local
+  | 'forbidden'
   | 'usage'
   | 'cancelled';
 

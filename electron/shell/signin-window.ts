@@ -28,7 +28,7 @@ export function webSignIn(req: WebSignInRequest, parent?: BrowserWindow): Promis
     title: req.title,
     parent,
     autoHideMenuBar: true,
-    webPreferences: { session: ses, sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true },
+    webPreferences: { session: ses, sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true, disableBlinkFeatures: 'Auxclick' },
   });
   // Identity providers live on other origins, so the window may browse http(s); nothing else,
   // and no pop-ups.

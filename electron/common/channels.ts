@@ -1,0 +1,34 @@
+/**
+ * The channel names of the IPC contract as plain data, with no dependency at all.
+ *
+ * ipc-contract.ts holds the schemas and types and re-exports these constants; this file exists
+ * so that code which must stay dependency-free can name the channels. The sandboxed preload
+ * cannot load even this file (a sandboxed preload may require only 'electron' and a few
+ * built-ins, never a sibling module), so it keeps its own copy of the list, and
+ * test/unit/preload.test.ts and test/unit/channels.test.ts hold every copy equal to the contract.
+ */
+export const CHANNEL_NAMES = [
+  'listFacilities',
+  'importFacility',
+  'removeFacility',
+  'signIn',
+  'signInWithWebPage',
+  'signOut',
+  'startSession',
+  'cancelSession',
+  'openSession',
+  'closeSession',
+  'stopServer',
+  'listSessions',
+  'listServers',
+  'answerHostKey',
+] as const;
+
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
+
+/** The IPC channel name for a contract channel; the preload forwards only this prefix. */
+export const IPC_PREFIX = 'roamlab:';
+export const ipcChannel = (c: ChannelName): string => `${IPC_PREFIX}${c}`;
+
+/** The one channel on which main sends events to the launcher window. */
+export const EVENT_CHANNEL = 'roamlab:event';
