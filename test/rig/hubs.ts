@@ -6,8 +6,10 @@
  *  - 'jh3': JupyterHub 3.0 from the Debian 12 host; single-user server = classic notebook 6.4.
  *
  * Both use test/rig/hub/jupyterhub_config.py (DummyAuthenticator with a shared password, named
- * servers, notebook classes tiny/small/medium/slow, an admin service token). Every hub gets free
- * random ports and its own temp dir; stop() kills everything it started.
+ * servers, notebook classes tiny/small/medium/slow (+ short, opt-in), an admin service token).
+ * Single-user servers serve jupyter-resource-usage's GET api/metrics/v1 through the stand-in in
+ * test/rig/metrics (unless metrics: false). Every hub gets free random ports and its own temp dir;
+ * stop() kills everything it started.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,8 +42,18 @@ export interface StartHubOptions {
   slowSpawnTimeout?: number;
   /** How long the 'slow' class queues before its server starts, in seconds (default 6). */
   slowSeconds?: number;
-  /** Runtime limit of the 'tiny' class in seconds (default 180). */
+  /** Runtime limit of the 'tiny' class (400 MB, 1 core) in seconds (default 180). */
   tinyRuntime?: number;
+  /**
+   * When set, the hub also offers a 'short' class (1 GB, 1 core) with this runtime limit in
+   * seconds. Off by default: other tests expect exactly tiny/small/medium/slow in the form.
+   */
+  shortRuntime?: number;
+  /**
+   * Serve jupyter-resource-usage's GET {server}/api/metrics/v1 from every single-user server
+   * (the stand-in in test/rig/metrics; default true). false: the endpoint answers 404.
+   */
+  metrics?: boolean;
   /** How long to wait for GET {url}hub/api to answer 200 (default 90 s). */
   startTimeoutMs?: number;
 }
@@ -53,6 +65,7 @@ export const CHROOT_DIR = path.join(RIG_DIR, 'trixie');
 const CHROOT_MARKER = path.join(CHROOT_DIR, '.roamlab-rig-ready');
 const MOUNTS_SCRIPT = path.join(RIG_SRC_DIR, 'chroot-mounts.sh');
 const HUB_CONFIG = path.join(RIG_SRC_DIR, 'hub', 'jupyterhub_config.py');
+const METRICS_SRC = path.join(RIG_SRC_DIR, 'metrics');
 const LOG_DIR = process.env.ROAMLAB_RIG_LOG_DIR || path.join(os.tmpdir(), 'roamlab-rig-logs');
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -287,6 +300,16 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   fs.chmodSync(hostRunDir, 0o700);
   const runDir = flavor === 'jh5' ? `/tmp/${path.basename(hostRunDir)}` : hostRunDir;
   fs.copyFileSync(HUB_CONFIG, path.join(hostRunDir, 'jupyterhub_config.py'));
+  const metrics = opts.metrics ?? true;
+  if (metrics) {
+    // The package must be importable inside the chroot too: copy it next to the config.
+    for (const part of ['roamlab_rig_metrics', 'config']) {
+      fs.cpSync(path.join(METRICS_SRC, part), path.join(hostRunDir, 'metrics', part), {
+        recursive: true,
+        filter: (src) => !src.includes('__pycache__'),
+      });
+    }
+  }
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${runId}.log`);
   const logFd = fs.openSync(logFile, 'a');
@@ -311,6 +334,8 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   if (opts.slowSpawnTimeout !== undefined) hubEnv.ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT = String(opts.slowSpawnTimeout);
   if (opts.slowSeconds !== undefined) hubEnv.ROAMLAB_RIG_SLOW_SECONDS = String(opts.slowSeconds);
   if (opts.tinyRuntime !== undefined) hubEnv.ROAMLAB_RIG_TINY_RUNTIME = String(opts.tinyRuntime);
+  if (opts.shortRuntime !== undefined) hubEnv.ROAMLAB_RIG_SHORT_RUNTIME = String(opts.shortRuntime);
+  if (metrics) hubEnv.ROAMLAB_RIG_METRICS_DIR = `${runDir}/metrics`;
 
   let child: ChildProcess;
   const cfg = `${runDir}/jupyterhub_config.py`;

@@ -19,6 +19,10 @@
 #   ROAMLAB_RIG_TINY_RUNTIME     runtime limit of the 'tiny' class in seconds (default 180)
 #   ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT  seconds the spawn request waits before answering 202 (default 3)
 #   ROAMLAB_RIG_PROXY_CMD        configurable-http-proxy executable (default /usr/bin/configurable-http-proxy)
+#   ROAMLAB_RIG_SHORT_RUNTIME    when set: add the 'short' class (1 GB, 1 core) with this runtime limit in seconds
+#   ROAMLAB_RIG_METRICS_DIR      when set: directory holding the roamlab_rig_metrics package and its config
+#                                (test/rig/metrics, as the hub sees it); single-user servers then serve
+#                                jupyter-resource-usage's api/metrics/v1. Unset: no such endpoint (404).
 # ruff: noqa
 import asyncio
 import html
@@ -63,6 +67,8 @@ SLOW_SECONDS = float(env('ROAMLAB_RIG_SLOW_SECONDS', '6'))
 TINY_RUNTIME = int(env('ROAMLAB_RIG_TINY_RUNTIME', '180'))
 SLOW_SPAWN_TIMEOUT = float(env('ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT', '3'))
 PROXY_CMD = env('ROAMLAB_RIG_PROXY_CMD', '/usr/bin/configurable-http-proxy')
+SHORT_RUNTIME = os.environ.get('ROAMLAB_RIG_SHORT_RUNTIME') or None
+METRICS_DIR = os.environ.get('ROAMLAB_RIG_METRICS_DIR') or None
 
 os.makedirs(RUN_DIR, exist_ok=True)
 
@@ -128,6 +134,15 @@ NOTEBOOK_CLASSES = {
     'medium': {'label': 'Medium', 'mem': '4G', 'mem_text': '4 GB', 'cores': 2, 'runtime': None},
     'slow': {'label': 'Slow', 'mem': '1G', 'mem_text': '1 GB', 'cores': 1, 'runtime': None, 'slow': True},
 }
+if SHORT_RUNTIME:
+    # Opt-in (other tests expect exactly the four classes above in the form).
+    NOTEBOOK_CLASSES['short'] = {
+        'label': 'Short',
+        'mem': '1G',
+        'mem_text': '1 GB',
+        'cores': 1,
+        'runtime': int(SHORT_RUNTIME),
+    }
 DEFAULT_CLASS = 'small'
 
 
@@ -254,6 +269,17 @@ else:
     RigSpawner._rig_base_cmd = ['/usr/bin/jupyterhub-singleuser']
     c.Spawner.args = ['--allow-root', '--NotebookApp.allow_root=True']
     c.Spawner.default_url = '/tree'
+
+# --- resource metrics (stand-in for jupyter-resource-usage, test/rig/metrics) ---------------
+# Enabled the way the real package is: a jupyter_server_config.d / jupyter_notebook_config.d JSON
+# file on the server's config path, with the package importable.
+if METRICS_DIR:
+    _metrics_config = os.path.join(METRICS_DIR, 'config', 'server' if FLAVOR == 'jh5' else 'notebook')
+    c.Spawner.environment = {
+        'PYTHONPATH': METRICS_DIR,
+        'JUPYTER_CONFIG_PATH': _metrics_config,
+        'PYTHONDONTWRITEBYTECODE': '1',
+    }
 
 c.JupyterHub.spawner_class = RigSpawner
 c.Spawner.options_form = options_form_profiles() if FLAVOR == 'jh5' else options_form_kubespawner()

@@ -1,0 +1,11 @@
+"""jupyter_server 2 handler."""
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ._handler import get_metrics
+
+
+class MetricsHandler(APIHandler):
+    @web.authenticated
+    async def get(self):
+        await get_metrics(self)
