@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { rendererBenchSection } from './renderer-bench';
 import { tunnelBenchSection } from './tunnel-bench';
 
 export interface BenchSection {
@@ -21,6 +22,10 @@ export const SECTIONS: BenchSection[] = [
   {
     name: 'tunnel',
     run: (log) => tunnelBenchSection({ log }),
+  },
+  {
+    name: 'renderer',
+    run: (log) => rendererBenchSection({ log }),
   },
 ];
 

@@ -102,5 +102,6 @@ describe('notebook classes', () => {
   it('reads numbers from labels only where they are there', () => {
     expect(numbersFromLabel('Large')).toEqual({});
     expect(numbersFromLabel('48 GB / 2 CPUs / 3 hours')).toEqual({ memoryGB: 48, cores: 2, runtimeHours: 3 });
+    expect(numbersFromLabel('Tiny: 400 MB, 1 core, 3 min')).toEqual({ memoryGB: 400 / 1024, cores: 1, runtimeHours: 0.05 });
   });
 });

@@ -322,7 +322,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       };
       this.publish(live);
       if (s.name === 'ready') {
-        void this.patchState(facilityId, { lastClass: klass.id });
+        void this.patchState(facilityId, { lastClass: klass.id }).then(() => this.send({ type: 'facilities-changed' }));
         void this.o.hooks.openLab({ sessionId, url: s.url, facilityId, title: labTitle(profile.name, klass.label, serverName) });
         this.send({ type: 'servers-changed' });
       }

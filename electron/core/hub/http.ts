@@ -402,7 +402,8 @@ export function hubErrorFromResponse(
   const hubMessage = hubMessageOf(res.body);
   const details: ErrorDetails = { status, target: ctx.target };
   if (hubMessage) details.hubMessage = hubMessage;
-  const said = hubMessage ? `: ${hubMessage}` : ` (HTTP ${status})`;
+  // The hub's own words, without a closing period of their own (the sentence adds one).
+  const said = hubMessage ? `: ${hubMessage.replace(/[.\s]+$/, '')}` : ` (HTTP ${status})`;
   const lower = (hubMessage ?? '').toLowerCase();
 
   if (status === 401 || status === 403) {

@@ -20,7 +20,9 @@ export function numbersFromLabel(text: string): Pick<NotebookClass, 'memoryGB' |
   const cores = /(\d+)\s*(?:cores?|cpus?|vcpus?)\b/i.exec(text);
   if (cores) out.cores = Number(cores[1]);
   const hours = /(\d+(?:\.\d+)?)\s*(?:h|hrs?|hours?)\b/i.exec(text);
+  const minutes = /(\d+(?:\.\d+)?)\s*(?:min|mins|minutes?)\b/i.exec(text);
   if (hours) out.runtimeHours = Number(hours[1]);
+  else if (minutes) out.runtimeHours = Number(minutes[1]) / 60;
   return out;
 }
 

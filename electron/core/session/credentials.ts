@@ -63,7 +63,7 @@ export async function ensureToken(i: Omit<SignInInput, 'password' | 'remember'>)
     throw new RoamlabError(
       'credentials-missing',
       stored ? `The hub no longer accepts the token for ${i.username} at ${i.profile.name}, and no password is stored.` : `You are not signed in to ${i.profile.name} as ${i.username}.`,
-      `Sign in first: roamlab login ${i.profile.id} --user ${i.username}`,
+      `Sign in again (in the launcher, or with: roamlab login ${i.profile.id} --user ${i.username}).`,
     );
   }
   return signIn({ ...i, password, remember: true });

@@ -1,0 +1,271 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  call,
+  onEvent,
+  type ErrorInfo,
+  type FacilitiesReply,
+  type FacilityInfo,
+  type HostKeyPrompt,
+  type ServersReply,
+  type SessionView,
+} from './api';
+import { errorAction, retryAfter } from './error-actions';
+import { useNow } from './use-now';
+import { ErrorNotice } from './components/ErrorNotice';
+import { FacilityList } from './components/FacilityList';
+import { FacilityPanel } from './components/FacilityPanel';
+import { HostKeyDialog } from './components/HostKeyDialog';
+import { SessionsPanel } from './components/SessionsPanel';
+
+type ById<T> = Record<string, T>;
+
+function without<T>(map: ById<T>, key: string): ById<T> {
+  if (!(key in map)) return map;
+  const next = { ...map };
+  delete next[key];
+  return next;
+}
+
+/** The launcher window: facilities on the left, the chosen one and the sessions on the right. */
+export function App() {
+  const [list, setList] = useState<FacilitiesReply>();
+  const [listError, setListError] = useState<ErrorInfo>();
+  const [notice, setNotice] = useState<string>();
+  const [selectedId, setSelectedId] = useState<string>();
+  const [sessions, setSessions] = useState<ById<SessionView>>({});
+  const [hiddenBefore, setHiddenBefore] = useState<ById<number>>({});
+  const [prompts, setPrompts] = useState<HostKeyPrompt[]>([]);
+  const [servers, setServers] = useState<ServersReply>();
+  const [serversLoading, setServersLoading] = useState(false);
+  const [stopError, setStopError] = useState<ErrorInfo>();
+  const [actionError, setActionError] = useState<ErrorInfo>();
+  const [signInReasons, setSignInReasons] = useState<ById<ErrorInfo>>({});
+  const [retryUntil, setRetryUntil] = useState<ById<number>>({});
+  const [startErrors, setStartErrors] = useState<ById<ErrorInfo>>({});
+  const [starting, setStarting] = useState<string>();
+  const serversSeq = useRef(0);
+
+  const waiting = Object.values(retryUntil).some((t) => t > Date.now());
+  const now = useNow(1000, waiting);
+  const waitSeconds = (id: string) => Math.max(0, Math.ceil(((retryUntil[id] ?? 0) - now) / 1000));
+
+  /** What an error means for the rest of the window: a forced sign-in, or a wait. */
+  const noteError = useCallback((facilityId: string, error: ErrorInfo, signInToo: boolean) => {
+    const a = errorAction(error);
+    if (a.action === 'sign-in' && signInToo) setSignInReasons((m) => ({ ...m, [facilityId]: error }));
+    const wait = a.action === 'retry-after' ? retryAfter(error) : undefined;
+    if (wait !== undefined) setRetryUntil((m) => ({ ...m, [facilityId]: Date.now() + wait * 1000 }));
+  }, []);
+
+  const loadFacilities = useCallback(async () => {
+    const r = await call('listFacilities', {});
+    if (!r.ok) {
+      setListError(r.error);
+      return;
+    }
+    setListError(undefined);
+    setList(r.value);
+    if (r.value.notice) setNotice(r.value.notice);
+    setSelectedId((cur) => (cur && r.value.facilities.some((f) => f.id === cur) ? cur : r.value.facilities[0]?.id));
+  }, []);
+
+  const refreshServers = useCallback(async () => {
+    const seq = ++serversSeq.current;
+    setServersLoading(true);
+    const [s, l] = await Promise.all([call('listServers', {}), call('listSessions', {})]);
+    if (seq !== serversSeq.current) return;
+    setServersLoading(false);
+    setServers(s.ok ? s.value : { servers: [], unreachable: [] });
+    if (!s.ok) setStopError(s.error);
+    if (l.ok) {
+      setSessions((prev) => {
+        const next: ById<SessionView> = {};
+        for (const v of Object.values(prev)) {
+          // A session the core no longer holds was closed there (stopped, removed).
+          next[v.sessionId] = v.state === 'ended' || l.value.some((x) => x.sessionId === v.sessionId) ? v : { ...v, state: 'ended', reason: 'closed' };
+        }
+        for (const v of l.value) next[v.sessionId] = v;
+        return next;
+      });
+    }
+  }, []);
+
+  useEffect(() => {
+    const off = onEvent((e) => {
+      switch (e.type) {
+        case 'session':
+          setSessions((m) => ({ ...m, [e.session.sessionId]: e.session }));
+          if (e.session.state === 'ended' && e.session.error) noteError(e.session.facilityId, e.session.error, true);
+          break;
+        case 'host-key-prompt':
+          setPrompts((p) => [...p, e]);
+          break;
+        case 'facilities-changed':
+          void loadFacilities();
+          void refreshServers();
+          break;
+        case 'servers-changed':
+          void refreshServers();
+          break;
+      }
+    });
+    void loadFacilities();
+    void refreshServers();
+    return off;
+  }, [loadFacilities, refreshServers, noteError]);
+
+  // The launcher is interactive once the first list is on screen (bench/renderer-bench.ts reads this).
+  useEffect(() => {
+    if ((list || listError) && !document.documentElement.dataset.ready) {
+      document.documentElement.dataset.ready = list ? 'true' : 'error';
+      performance.mark('roamlab-interactive');
+    }
+  }, [list, listError]);
+
+  const facilities = list?.facilities ?? [];
+  const selected = facilities.find((f) => f.id === selectedId);
+  const allSessions = Object.values(sessions);
+  const current = selected
+    ? allSessions
+        .filter((s) => s.facilityId === selected.id && s.requestedAt >= (hiddenBefore[selected.id] ?? 0))
+        .sort((a, b) => b.requestedAt - a.requestedAt)[0]
+    : undefined;
+  const running: ById<number> = {};
+  for (const s of servers?.servers ?? []) if (s.ready || s.pending) running[s.facilityId] = (running[s.facilityId] ?? 0) + 1;
+
+  const replaceFacility = (info: FacilityInfo) =>
+    setList((l) => (l ? { ...l, facilities: l.facilities.map((f) => (f.id === info.id ? info : f)) } : l));
+
+  const start = async (facilityId: string, classId: string) => {
+    setStarting(facilityId);
+    setHiddenBefore((m) => ({ ...m, [facilityId]: Date.now() }));
+    setStartErrors((m) => without(m, facilityId));
+    const r = await call('startSession', { facilityId, classId });
+    setStarting(undefined);
+    if (r.ok) {
+      const v = r.value;
+      // Events may already have brought a newer state.
+      setSessions((m) => ({ ...m, [v.sessionId]: m[v.sessionId] ?? v }));
+      setHiddenBefore((m) => ({ ...m, [facilityId]: Math.min(m[facilityId] ?? 0, v.requestedAt) }));
+    } else {
+      setStartErrors((m) => ({ ...m, [facilityId]: r.error }));
+      noteError(facilityId, r.error, true);
+    }
+  };
+
+  const reportIfFailed = (r: { ok: boolean; error?: ErrorInfo }) => setActionError(r.ok ? undefined : r.error);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">Roamlab</span>
+        <span className="muted">JupyterLab at your facility, from wherever you are</span>
+      </header>
+      {notice && (
+        <div className="banner notice notice-info" role="status">
+          <p>{notice}</p>
+          <button type="button" onClick={() => setNotice(undefined)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {actionError && (
+        <div className="banner">
+          <ErrorNotice error={actionError} />
+          <button type="button" onClick={() => setActionError(undefined)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <div className="layout">
+        <aside className="sidebar">
+          <FacilityList
+            facilities={facilities}
+            problems={list?.problems ?? []}
+            selectedId={selectedId}
+            running={running}
+            onSelect={setSelectedId}
+            onImported={(info) => {
+              setSelectedId(info.id);
+              void loadFacilities();
+            }}
+            onRemoved={() => void loadFacilities()}
+          />
+        </aside>
+        <main className="main">
+          {listError && (
+            <div className="card">
+              <ErrorNotice error={listError} label="Facilities error" />
+              <button type="button" onClick={() => void loadFacilities()}>
+                Try again
+              </button>
+            </div>
+          )}
+          {selected ? (
+            <FacilityPanel
+              key={selected.id}
+              facility={selected}
+              session={current}
+              signInReason={signInReasons[selected.id]}
+              startError={startErrors[selected.id]}
+              waitSeconds={waitSeconds(selected.id)}
+              starting={starting === selected.id}
+              onSignedIn={(info) => {
+                replaceFacility(info);
+                setSignInReasons((m) => without(m, info.id));
+                setStartErrors((m) => without(m, info.id));
+                void refreshServers();
+              }}
+              onSignInError={(e) => noteError(selected.id, e, false)}
+              onSignOut={async () => {
+                const r = await call('signOut', { facilityId: selected.id });
+                if (r.ok) replaceFacility(r.value);
+                reportIfFailed(r);
+              }}
+              onStart={(classId) => void start(selected.id, classId)}
+              onCancel={async (sid) => reportIfFailed(await call('cancelSession', { sessionId: sid }))}
+              onOpen={async (sid) => reportIfFailed(await call('openSession', { sessionId: sid }))}
+            />
+          ) : (
+            list && (
+              <div className="card empty">
+                <h1>Welcome to Roamlab</h1>
+                <p>Import the facility profile (a .json file) your facility published to begin.</p>
+              </div>
+            )
+          )}
+          <SessionsPanel
+            servers={servers}
+            sessions={allSessions}
+            facilities={facilities}
+            loading={serversLoading}
+            stopError={stopError}
+            onRefresh={() => {
+              setStopError(undefined);
+              void refreshServers();
+            }}
+            onOpen={async (sid) => reportIfFailed(await call('openSession', { sessionId: sid }))}
+            onStop={async (facilityId, serverName) => {
+              setStopError(undefined);
+              const r = await call('stopServer', { facilityId, serverName });
+              if (!r.ok) setStopError(r.error);
+              void refreshServers();
+            }}
+          />
+        </main>
+      </div>
+      {prompts[0] && (
+        <HostKeyDialog
+          key={prompts[0].promptId}
+          prompt={prompts[0]}
+          facilityName={facilities.find((f) => f.id === prompts[0]!.facilityId)?.name ?? prompts[0].facilityId}
+          onAnswer={async (accept) => {
+            const p = prompts[0]!;
+            setPrompts((ps) => ps.filter((x) => x.promptId !== p.promptId));
+            reportIfFailed(await call('answerHostKey', { promptId: p.promptId, accept }));
+          }}
+        />
+      )}
+    </div>
+  );
+}

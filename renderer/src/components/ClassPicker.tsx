@@ -1,0 +1,75 @@
+import { useState } from 'react';
+import type { ClassInfo } from '../api';
+import { formatGB, splitLabel } from '../format';
+
+interface Props {
+  facilityId: string;
+  classes: ClassInfo[];
+  lastClass: string | undefined;
+  /** Why Start is not possible now, as its label ("Starting…", "Try again in 7 s"); undefined when it is. */
+  blocked: string | undefined;
+  onStart(classId: string): void;
+}
+
+function initialClass(classes: ClassInfo[], lastClass: string | undefined): string | undefined {
+  return classes.find((c) => c.id === lastClass)?.id ?? classes[0]?.id;
+}
+
+/** One card per notebook class, as a radio group; Start asks for a server of the chosen class. */
+export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart }: Props) {
+  const [chosen, setChosen] = useState(() => initialClass(classes, lastClass));
+  const selected = classes.some((c) => c.id === chosen) ? chosen : initialClass(classes, lastClass);
+
+  if (classes.length === 0) {
+    return <p className="muted">This facility offers no notebook classes. Ask your facility for a current profile.</p>;
+  }
+  return (
+    <form
+      className="class-picker"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (selected && !blocked) onStart(selected);
+      }}
+    >
+      <fieldset>
+        <legend>Notebook class</legend>
+        <div className="class-cards">
+          {classes.map((c) => {
+            const id = `class-${facilityId}-${c.id}`;
+            const { name, detail } = splitLabel(c.label);
+            const numbers = [
+              c.memoryGB !== undefined ? formatGB(c.memoryGB) : undefined,
+              c.cores !== undefined ? `${c.cores} ${c.cores === 1 ? 'core' : 'cores'}` : undefined,
+              c.runtimeHours !== undefined ? `${c.runtimeHours} h` : undefined,
+            ].filter((n): n is string => n !== undefined);
+            const description = c.description ?? (numbers.length === 0 ? detail : undefined);
+            return (
+              <div key={c.id} className="class-card">
+                <input type="radio" id={id} name={`class-${facilityId}`} value={c.id} checked={selected === c.id} onChange={() => setChosen(c.id)} />
+                <label htmlFor={id} title={c.label}>
+                  <span className="class-label">
+                    {name}
+                    {c.source === 'hub' && <span className="badge">from the hub</span>}
+                  </span>
+                  {numbers.length > 0 && (
+                    <span className="class-numbers">
+                      {numbers.map((n) => (
+                        <span key={n}>{n}</span>
+                      ))}
+                    </span>
+                  )}
+                  {description && <span className="class-description">{description}</span>}
+                </label>
+              </div>
+            );
+          })}
+        </div>
+      </fieldset>
+      <div className="actions">
+        <button type="submit" className="primary" disabled={!selected || blocked !== undefined}>
+          {blocked ?? 'Start'}
+        </button>
+      </div>
+    </form>
+  );
+}

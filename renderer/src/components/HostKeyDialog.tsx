@@ -1,0 +1,42 @@
+import type { HostKeyPrompt } from '../api';
+import { ConfirmDialog } from './ConfirmDialog';
+
+interface Props {
+  prompt: HostKeyPrompt;
+  facilityName: string;
+  onAnswer(accept: boolean): void;
+}
+
+/** An SSH gateway we have never seen: show its fingerprint and let the person decide. */
+export function HostKeyDialog({ prompt, facilityName, onAnswer }: Props) {
+  return (
+    <ConfirmDialog title="Unknown SSH gateway" confirmLabel="Trust and continue" onAnswer={onAnswer}>
+      <p>
+        Roamlab has not connected to the gateway of <strong>{facilityName}</strong> before. Compare its fingerprint with the one
+        your facility publishes before you continue.
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Host</dt>
+          <dd>
+            <code>
+              {prompt.host}:{prompt.port}
+            </code>
+          </dd>
+        </div>
+        <div>
+          <dt>Key type</dt>
+          <dd>
+            <code>{prompt.keyType}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Fingerprint</dt>
+          <dd>
+            <code className="fingerprint">{prompt.fingerprint}</code>
+          </dd>
+        </div>
+      </dl>
+    </ConfirmDialog>
+  );
+}

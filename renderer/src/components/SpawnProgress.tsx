@@ -1,0 +1,84 @@
+import type { SessionView } from '../api';
+import { formatDuration, splitLabel } from '../format';
+import { useNow } from '../use-now';
+import { ErrorNotice } from './ErrorNotice';
+
+interface Props {
+  session: SessionView;
+  /** Seconds left before a rate-limited hub may be asked again. */
+  waitSeconds: number;
+  onCancel(): void;
+  onOpen(): void;
+}
+
+const STATE_TEXT: Record<SessionView['state'], string> = {
+  'signed-out': 'Starting',
+  authenticating: 'Signing in to the hub',
+  spawning: 'Waiting for the server',
+  connecting: 'Connecting',
+  ready: 'Ready',
+  degraded: 'Connection trouble',
+  reconnecting: 'Reconnecting',
+  ended: 'Ended',
+};
+
+function active(s: SessionView): boolean {
+  return s.state !== 'ready' && s.state !== 'ended';
+}
+
+/** One session on its way to ready (or its end), driven by 'session' events. */
+export function SpawnProgress({ session, waitSeconds, onCancel, onOpen }: Props) {
+  const now = useNow(1000, active(session));
+  const waited = formatDuration(now - session.requestedAt);
+  const title = `${splitLabel(session.classLabel).name}${session.serverName ? ` — ${session.serverName}` : ''}`;
+
+  return (
+    <section className="card progress" aria-labelledby="progress-title" data-state={session.state}>
+      <h2 id="progress-title">
+        {title} <span className="muted">at {session.facilityName}</span>
+      </h2>
+      {active(session) && (
+        <>
+          <p className="state-line">
+            <strong>{STATE_TEXT[session.state]}</strong> · waiting <span className="waited">{waited}</span>
+          </p>
+          {session.progress !== undefined ? (
+            <progress max={100} value={session.progress} aria-label="Start progress">
+              {session.progress}%
+            </progress>
+          ) : (
+            <progress aria-label="Start progress" />
+          )}
+          <p className="hub-message" aria-live="polite">
+            {session.reason}
+          </p>
+          <div className="actions">
+            <button type="button" onClick={onCancel}>
+              Cancel
+            </button>
+          </div>
+        </>
+      )}
+      {(session.state === 'ready' || session.state === 'degraded') && (
+        <>
+          <p className="ready-line" role="status">
+            Ready — opened in its own window
+          </p>
+          <div className="actions">
+            <button type="button" className="primary" onClick={onOpen}>
+              Open
+            </button>
+          </div>
+        </>
+      )}
+      {session.state === 'ended' &&
+        (session.error ? (
+          <ErrorNotice error={session.error} label="Session error" secondsLeft={session.error.kind === 'hub-rate-limited' ? waitSeconds : undefined} />
+        ) : (
+          <p className="muted" role="status">
+            Ended: {session.reason}
+          </p>
+        ))}
+    </section>
+  );
+}

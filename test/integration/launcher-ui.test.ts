@@ -1,0 +1,318 @@
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { LauncherService } from '../../electron/core/app/launcher-service';
+import { createHandlerTable, dispatch } from '../../electron/core/ipc/handlers';
+import { accountName } from '../../electron/core/keychain/keychain';
+import { OsKeychain } from '../../electron/core/keychain/os-keychain';
+import { appStateStore } from '../../electron/core/state/app-state';
+import { freePort, startHub, type RigHub } from '../rig/hubs';
+import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { startSshd, type RigSshd } from '../rig/sshd';
+import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
+import { makeHome } from './helpers/cli';
+import { bindBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
+
+// The launcher window (dist/renderer, built by Vite) in Debian's Chromium, bound to the very
+// handler table the Electron shell registers, over the real core: a Secret Service keychain, a
+// real sshd as the facility's gateway, JupyterHub 5.2 with JupyterLab. Only the 429 case uses a
+// fake hub (a real one cannot be made to answer 429 on demand).
+
+let keyring: RigKeyring;
+let sshd: RigSshd;
+let hub: RigHub;
+let browser: Browser;
+let site: StaticServer;
+let busyHub: http.Server;
+let service: LauncherService;
+let home: string;
+let context: BrowserContext;
+let page: Page;
+let problems: string[];
+const labPages: Page[] = [];
+const labContexts: BrowserContext[] = [];
+const USER = 'carol';
+
+/** A "hub" that is too busy for anything: 429 with Retry-After: 7 under hub/. */
+function startBusyHub(): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if ((req.url ?? '').startsWith('/hub/')) {
+      res.writeHead(429, { 'Retry-After': '7', 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 429, message: 'Too many users trying to log in right now. Try again in 7 seconds.' }));
+    } else res.writeHead(404).end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const rigProfile = () => ({
+  schema: 1,
+  id: 'rig',
+  name: 'Test facility',
+  hub: { url: hub.url },
+  ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+  classes: [
+    { id: 'small', label: 'Small', memoryGB: 2, cores: 1, runtimeHours: 12, userOptions: { profile: 'small' } },
+    { id: 'bogus', label: 'Not at this hub', memoryGB: 1, cores: 1, userOptions: { profile: 'bogus' } },
+  ],
+});
+
+beforeAll(async () => {
+  ensureRendererBuilt();
+  keyring = await startKeyring();
+  Object.assign(process.env, keyring.env); // the keychain in this process uses the rig's Secret Service
+  sshd = await startSshd();
+  hub = await startHub({ flavor: 'jh5', prefix: '/jhub/' });
+  busyHub = await startBusyHub();
+  const closedPort = await freePort();
+
+  home = makeHome([
+    rigProfile(),
+    { schema: 1, id: 'down', name: 'Hub down', hub: { url: `http://127.0.0.1:${closedPort}/` }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] },
+  ]);
+  // A profile that was already broken on disk: listed as a problem, not a facility.
+  writeFileSync(path.join(home, 'facilities', 'old.json'), JSON.stringify({ schema: 1, id: 'old', name: 'Old', hub: { url: 'ftp://nowhere' }, classes: [] }));
+
+  browser = await launchChromium();
+  service = new LauncherService({
+    home,
+    keychain: new OsKeychain(),
+    hooks: {
+      // The Lab "window": a page in its own browser context (its own cookie jar, like the
+      // Electron Lab window's own session partition).
+      openLab: async (info) => {
+        const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        labContexts.push(ctx);
+        const lab = await ctx.newPage();
+        await lab.goto(info.url);
+        labPages.push(lab);
+      },
+    },
+  });
+  const table = createHandlerTable(service);
+  site = await serveStatic(RENDERER_DIST);
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+  page = await context.newPage();
+  problems = collectPageProblems(page);
+  const emit = await bindBridge(page, (channel, request) => dispatch(table, channel, request));
+  service.on('event', emit);
+}, 240_000);
+
+afterAll(async () => {
+  // Servers started here must not outlive the test.
+  await fetch(`${hub?.url}hub/api/users/${USER}/server`, { method: 'DELETE', headers: { Authorization: `token ${hub?.adminToken}` } }).catch(() => undefined);
+  await service?.dispose();
+  for (const c of labContexts) await c.close().catch(() => undefined);
+  await browser?.close();
+  await site?.close();
+  await new Promise((r) => (busyHub ? busyHub.close(r) : r(undefined)));
+  await hub?.stop();
+  await sshd?.stop();
+  await keyring?.stop();
+});
+
+async function waitFor<T>(what: string, f: () => T | undefined, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const facilityButton = (id: string) => page.locator(`li[data-facility="${id}"] .facility-select`);
+const startButton = () => page.locator('.class-picker button[type=submit]');
+
+describe('the launcher window over the real core', () => {
+  it('lists the facilities, with the broken profile as a warning', async () => {
+    await page.goto(site.url);
+    await page.locator('html[data-ready="true"]').waitFor();
+    await expect(facilityButton('rig').innerText()).resolves.toMatch(/Test facility[\s\S]*via 127\.0\.0\.1:\d+[\s\S]*Not signed in/);
+    await expect(facilityButton('down').innerText()).resolves.toContain('Hub down');
+    const problem = page.locator('.problems li');
+    await expect(problem.innerText()).resolves.toMatch(/old\.json[\s\S]*hub\.url/);
+    await screenshot(page, 'launcher-facilities');
+  });
+
+  it('refuses a wrong password next to the form, keeps the username and clears the password', async () => {
+    await facilityButton('rig').click();
+    await page.fill('#signin-user', USER);
+    await page.fill('#signin-password', 'not-the-password');
+    await expect(page.isChecked('#signin-remember')).resolves.toBe(true);
+    await page.click('.signin button[type=submit]');
+    const err = page.locator('.signin [aria-label="Sign-in error"]');
+    await err.waitFor({ timeout: 30_000 });
+    await expect(err.innerText()).resolves.toMatch(/did not accept the username or password[\s\S]*sign in again/i);
+    await expect(page.inputValue('#signin-user')).resolves.toBe(USER);
+    await expect(page.inputValue('#signin-password')).resolves.toBe('');
+    await page.waitForFunction(() => document.activeElement?.id === 'signin-password');
+    await screenshot(page, 'launcher-signin-error');
+  });
+
+  it('signs in and offers the profile classes with the hub ones', async () => {
+    await page.fill('#signin-password', hub.password);
+    await page.click('.signin button[type=submit]');
+    await page.locator('.class-picker').waitFor({ timeout: 60_000 });
+    await expect(facilityButton('rig').innerText()).resolves.toContain(`Signed in as ${USER}`);
+    const cards = page.locator('.class-card');
+    const texts = await cards.allInnerTexts();
+    expect(texts.find((t) => t.startsWith('Small'))).toMatch(/2 GB[\s\S]*1 core[\s\S]*12 h/);
+    expect(texts.find((t) => t.startsWith('Small'))).not.toContain('from the hub');
+    for (const hubClass of ['tiny', 'medium', 'slow']) {
+      await expect(page.locator(`.class-card:has(input[value="${hubClass}"])`).innerText()).resolves.toContain('from the hub');
+    }
+    // Keyboard: the radio group moves with the arrow keys.
+    await page.focus('input[value="small"]');
+    await page.keyboard.press('ArrowDown');
+    await expect(page.locator('.class-card input:checked').getAttribute('value')).resolves.not.toBe('small');
+    await screenshot(page, 'launcher-classes');
+  });
+
+  it("shows the hub's 400 for an unknown class and stays usable", async () => {
+    await page.check('input[value="bogus"]');
+    await startButton().click();
+    const err = page.locator('section.progress [aria-label="Session error"]');
+    await err.waitFor({ timeout: 60_000 });
+    await expect(err.innerText()).resolves.toMatch(/Unknown notebook class 'bogus'[\s\S]*Pick another class/);
+    await expect(startButton().isEnabled()).resolves.toBe(true);
+    await screenshot(page, 'launcher-class-unknown');
+  });
+
+  it('follows the spawn with the hub messages, opens the Lab, and runs 6*7 there', async () => {
+    await page.check('input[value="slow"]');
+    await startButton().click();
+    const bar = page.locator('section.progress progress');
+    await bar.waitFor({ timeout: 30_000 });
+    await page.locator('section.progress .hub-message', { hasText: /Waiting for a slot/ }).waitFor({ timeout: 60_000 });
+    await page.locator('section.progress .waited', { hasText: /^[1-9]\d* s$/ }).waitFor({ timeout: 10_000 });
+    await expect(startButton().isDisabled()).resolves.toBe(true);
+    await screenshot(page, 'launcher-progress');
+
+    await page.locator('.ready-line', { hasText: 'Ready — opened in its own window' }).waitFor({ timeout: 90_000 });
+    await screenshot(page, 'launcher-ready');
+    const lab = await waitFor('the Lab page', () => labPages[0], 30_000);
+    expect(new URL(lab.url()).hostname).toBe('127.0.0.1');
+    await expect(sixTimesSevenInLab(lab, 'launcher-lab-42')).resolves.toBe('42');
+
+    // "Open" shows it again (a fresh one-time entry URL).
+    await page.locator('section.progress button', { hasText: 'Open' }).click();
+    await waitFor('a second Lab page', () => labPages[1], 30_000);
+  });
+
+  it('lists the server in the sessions panel, in dark mode and at 1920×1080 too', async () => {
+    const row = page.locator('tr[data-server="rig/"]');
+    await row.waitFor({ timeout: 30_000 });
+    const text = await row.innerText();
+    expect(text).toMatch(/Test facility\s+default\s+Slow/);
+    expect(text).toMatch(/ready/);
+    await expect(row.locator('button', { hasText: 'Open' }).count()).resolves.toBe(1);
+    await expect(facilityButton('rig').innerText()).resolves.toContain('1 server running');
+    await page.locator('.sessions').scrollIntoViewIfNeeded();
+    await screenshot(page, 'launcher-sessions');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, 'launcher-sessions-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await screenshot(page, 'launcher-sessions-1920');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('stops the server from the sessions list, after a confirmation that Escape cancels', async () => {
+    const row = page.locator('tr[data-server="rig/"]');
+    await row.locator('button', { hasText: 'Stop' }).click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect(row.count()).resolves.toBe(1);
+
+    await row.locator('button', { hasText: 'Stop' }).click();
+    await page.locator('dialog[open] button', { hasText: 'Stop server' }).click();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    await page.locator('.sessions', { hasText: 'No servers are running' }).waitFor({ timeout: 30_000 });
+    const servers = await dispatch(createHandlerTable(service), 'listServers', {});
+    expect(servers).toMatchObject({ ok: true, value: { servers: [] } });
+  });
+
+  it('names the field of a broken profile on import and stays usable', async () => {
+    const broken = { ...rigProfile(), id: 'broken', classes: [{ id: 'x', label: 'X', memoryGB: 'lots', userOptions: { profile: 'small' } }] };
+    await page.setInputFiles('input[type=file]', { name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(broken)) });
+    const err = page.locator('.import [aria-label="Import error"]');
+    await err.waitFor({ timeout: 10_000 });
+    await expect(err.innerText()).resolves.toMatch(/classes\[0\]\.memoryGB: expected number/);
+    await expect(page.locator('li[data-facility="broken"]').count()).resolves.toBe(0);
+    await screenshot(page, 'launcher-import-error');
+    // Not JSON at all.
+    await page.setInputFiles('input[type=file]', { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{ nope') });
+    await expect(err.innerText()).resolves.toContain('notes.json is not valid JSON');
+  });
+
+  it('says the hub is unreachable at sign-in when it is down', async () => {
+    await facilityButton('down').click();
+    await page.fill('#signin-user', USER);
+    await page.fill('#signin-password', 'whatever');
+    await page.click('.signin button[type=submit]');
+    const err = page.locator('.signin [aria-label="Sign-in error"]');
+    await err.waitFor({ timeout: 60_000 });
+    await expect(err.getAttribute('data-kind')).resolves.toBe('hub-unreachable');
+    await expect(err.innerText()).resolves.toContain('Check your connection, then try again.');
+    await screenshot(page, 'launcher-hub-down');
+    // Still usable: back to the working facility.
+    await facilityButton('rig').click();
+    await page.locator('.class-picker').waitFor();
+  });
+
+  it('asks about an unknown SSH gateway key with its fingerprint; Escape refuses, Trust continues', async () => {
+    const knownHostsFile = path.join(home, 'empty_known_hosts');
+    writeFileSync(knownHostsFile, '');
+    const gate = { ...rigProfile(), id: 'newgate', name: 'New gateway', ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
+    await page.setInputFiles('input[type=file]', { name: 'newgate.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(gate)) });
+    await page.locator('li[data-facility="newgate"][class~="selected"]').waitFor({ timeout: 10_000 });
+    await page.fill('#signin-user', USER);
+    await page.fill('#signin-password', hub.password);
+    await page.click('.signin button[type=submit]');
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor({ timeout: 30_000 });
+    await expect(dialog.innerText()).resolves.toContain(sshd.hostKeyFingerprint);
+    await screenshot(page, 'launcher-host-key');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    const err = page.locator('.signin [aria-label="Sign-in error"]');
+    await err.waitFor({ timeout: 30_000 });
+    await expect(err.getAttribute('data-kind')).resolves.toMatch(/^host-key|^cancelled|^ssh/);
+
+    if ((await page.inputValue('#signin-password')) === '') await page.fill('#signin-password', hub.password);
+    await page.click('.signin button[type=submit]');
+    await dialog.waitFor({ timeout: 30_000 });
+    await dialog.locator('button', { hasText: 'Trust and continue' }).click();
+    await page.locator('.class-picker').waitFor({ timeout: 60_000 });
+  });
+
+  it('waits as long as a rate-limited hub asks (429, Retry-After: 7) with Start counting down', async () => {
+    // Signed in already (token in the keychain, user in state), then the hub gets busy.
+    await new OsKeychain().set(accountName('busy', 'token', USER), 'a-token-the-busy-hub-never-sees-through');
+    const store = appStateStore(home);
+    const st = (await store.load()).value;
+    st.facilities.busy = { username: USER, rememberPassword: true };
+    await store.save(st);
+    const busy = { schema: 1, id: 'busy', name: 'Busy facility', hub: { url: `http://127.0.0.1:${(busyHub.address() as AddressInfo).port}/` }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
+    await page.setInputFiles('input[type=file]', { name: 'busy.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(busy)) });
+    await page.locator('li[data-facility="busy"][class~="selected"]').waitFor({ timeout: 10_000 });
+    await startButton().click();
+    // The hub client retries a 429 on a GET once after Retry-After, so this takes ~7 s.
+    await page.locator('section.progress .notice-action', { hasText: 'Try again in 7 s.' }).waitFor({ timeout: 60_000 });
+    const err = page.locator('section.progress [aria-label="Session error"]');
+    await expect(err.getAttribute('data-kind')).resolves.toBe('hub-rate-limited');
+    await expect(err.innerText()).resolves.toContain('too busy');
+    await expect(startButton().isDisabled()).resolves.toBe(true);
+    await expect(startButton().innerText()).resolves.toMatch(/^Try again in [1-7] s$/);
+    await screenshot(page, 'launcher-rate-limited');
+    await page.locator('.class-picker button[type=submit]:not([disabled])', { hasText: 'Start' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('kept to its CSP: no violations, no page errors', () => {
+    expect(problems).toEqual([]);
+  });
+});
