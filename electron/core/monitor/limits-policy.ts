@@ -124,6 +124,11 @@ export function classPhrase(label: string): string {
   return /\bclass$/i.test(label.trim()) ? label.trim() : `${label.trim()} class`;
 }
 
+/** Whole percent as shown: rounded down (a warning never claims the critical share), robust to float noise. */
+export function shownPercent(pct: number): number {
+  return Math.floor(pct + 1e-6);
+}
+
 function trimmed(n: number, decimals: number): string {
   return String(Number(n.toFixed(decimals)));
 }
@@ -147,9 +152,12 @@ export function formatDuration(ms: number): string {
   return `${trimmed(min / 60, 1)} hours`;
 }
 
-/** Local wall-clock time, 24-hour: "14:32". */
+/**
+ * Local wall-clock time, 24-hour, to the nearest minute: "14:32". Nearest, not truncated: the
+ * end time is only known to about a second (Date's resolution), and 14:31:59.6 means 14:32.
+ */
 export function formatClock(ms: number): string {
-  const d = new Date(ms);
+  const d = new Date(Math.round(ms / 60_000) * 60_000);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
@@ -224,7 +232,7 @@ export class LimitsTracker {
   private memoryEvent(level: LimitLevel, s: MetricsSample, pct: number, thresholdPercent: number): MemoryLimitEvent {
     const cls = classPhrase(this.classLabel);
     const of = formatMemoryOf(s.rssBytes, s.limitBytes);
-    const shown = Math.floor(pct);
+    const shown = shownPercent(pct);
     const critical = level === 'critical';
     return {
       kind: 'memory',
@@ -314,11 +322,10 @@ export function postMortem(input: PostMortemInput): PostMortem {
 
   const end = input.started && input.runtimeHours ? runtimeEndLocal(input.started, input.runtimeHours, input.skewMs) : undefined;
   if (end !== undefined && input.endedAt >= end - tolerance) {
-    const hours = trimmed(input.runtimeHours!, 2);
     return {
       ...base,
       cause: 'runtime',
-      message: `The server reached its runtime limit of ${hours} h${cls ? ` in the ${cls}` : ''} at ${fmt(end)} and was stopped by the facility. Start it again to continue; saved notebooks are kept.`,
+      message: `The server reached its runtime limit of ${formatDuration(input.runtimeHours! * 3_600_000)}${cls ? ` in the ${cls}` : ''} at ${fmt(end)} and was stopped by the facility. Start it again to continue; saved notebooks are kept.`,
     };
   }
 
@@ -328,7 +335,7 @@ export function postMortem(input: PostMortemInput): PostMortem {
     return {
       ...base,
       cause: 'memory',
-      message: `The server most likely ran out of memory: it last used ${formatMemoryOf(s.rssBytes, s.limitBytes)} (${Math.floor(pct)} %). Start it again in a bigger class, or load less data at once.`,
+      message: `The server most likely ran out of memory: it last used ${formatMemoryOf(s.rssBytes, s.limitBytes)} (${shownPercent(pct)} %). Start it again in a bigger class, or load less data at once.`,
     };
   }
 
