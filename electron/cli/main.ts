@@ -323,6 +323,18 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     port,
     log: ctx.log,
     openTransport: () => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) }),
+    monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
+  });
+  session.on('metrics', (m) => {
+    if (json) emit({ event: 'metrics', ...m, time: new Date(m.at).toISOString() });
+  });
+  session.on('limit', (e) => {
+    if (json) emit({ event: 'limit', ...e, time: new Date(e.at).toISOString() });
+    else ctx.err(`${e.level === 'critical' ? '!!' : '!'} ${e.title}\n  ${e.body}`);
+  });
+  session.on('notice', (n) => {
+    if (json) emit({ event: 'notice', ...n });
+    else ctx.err(`note: ${n.message}`);
   });
   const interactive = !json && process.stderr.isTTY;
   session.on('state', (s: SessionState) => {
@@ -338,6 +350,8 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     }
     if (interactive) process.stderr.write('\r\x1b[2K');
     if (s.name !== 'ready' && s.name !== 'ended') ctx.err(`${s.name}: ${s.reason}`);
+    // The server went away under us (runtime reached, memory, stopped at the hub): say why.
+    if (s.name === 'ended' && s.error?.kind.startsWith('server-ended')) ctx.err(`${s.reason}\n${s.error.hint}`);
   });
 
   const abort = new AbortController();
@@ -379,7 +393,10 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
         if (s.name === 'ended') resolve();
       });
     });
+    const endedByItself = !interrupted && session.state.name === 'ended';
     await session.close();
+    // The server went away on its own (runtime, memory, stopped at the hub): not a clean exit.
+    if (endedByItself) return EXIT.hub;
     if (!json) ctx.err(`Tunnel closed. ${profile.name} keeps your server running.`);
     return EXIT.ok;
   } finally {

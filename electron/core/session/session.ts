@@ -8,6 +8,10 @@ import type { HubTransport } from '../transport/transport';
 import { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
 import { canTransition, TransitionError, type SessionState } from './session-machine';
+import { LimitsMonitor, type MonitorNotice } from '../monitor/limits-monitor';
+import type { LimitEvent, ThresholdOverrides } from '../monitor/limits-policy';
+import type { MetricsSample } from '../monitor/metrics';
+import { runtimeLeftMs } from '../monitor/clock-skew';
 
 export interface SessionOptions {
   profile: FacilityProfile;
@@ -20,10 +24,18 @@ export interface SessionOptions {
   log: Logger;
   /** Fixed gateway port (0 or absent: any free port). */
   port?: number;
+  /** Limits monitoring while ready (default on); thresholds are the person's per facility. */
+  monitor?: false | { thresholds?: ThresholdOverrides; visible?: boolean };
 }
 
 export interface SessionEvents {
   state: [SessionState];
+  /** Node stats while ready: memory, CPU, runtime left (the limits monitor's samples). */
+  metrics: [MetricsSample & { runtimeLeftMs?: number }];
+  /** A memory or runtime threshold crossed: words to show, once per crossing. */
+  limit: [LimitEvent];
+  /** Something the person should know once, e.g. that memory cannot be watched on this hub. */
+  notice: [MonitorNotice];
 }
 
 /**
@@ -37,6 +49,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private hub: HubClient | undefined;
   private token = '';
   private server: ServerModel | null = null;
+  private monitor: LimitsMonitor | undefined;
   readonly serverName: string;
 
   constructor(private readonly o: SessionOptions) {
@@ -95,6 +108,7 @@ export class Session extends EventEmitter<SessionEvents> {
       const port = await this.gateway.listen();
       const url = this.gateway.entryUrl();
       this.go({ name: 'ready', reason: lab ? 'JupyterLab is ready' : 'the notebook server is ready (this hub has no JupyterLab; using the classic interface)', url, port });
+      this.startMonitor(serverPath);
       return url;
     } catch (e) {
       await this.releaseAll();
@@ -104,6 +118,48 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       throw err;
     }
+  }
+
+  private startMonitor(serverPath: string): void {
+    if (this.o.monitor === false || !this.transport || !this.hub) return;
+    const hub = this.hub;
+    const { notebookClass, username } = this.o;
+    const monitor = new LimitsMonitor({
+      transport: this.transport,
+      token: () => this.token,
+      serverUrlPath: serverPath,
+      started: this.server?.started ?? null,
+      notebookClass: { label: notebookClass.label, memoryGB: notebookClass.memoryGB, runtimeHours: notebookClass.runtimeHours },
+      thresholds: this.o.monitor?.thresholds,
+      visible: this.o.monitor?.visible ?? true,
+      fetchServerModel: () => hub.server(this.token, username, this.serverName),
+    });
+    monitor.on('metrics', (sample) => {
+      const started = this.server?.started;
+      const hours = notebookClass.runtimeHours;
+      const left = started && hours ? runtimeLeftMs(started, hours, Date.now(), monitor.skewMs) : undefined;
+      this.emit('metrics', { ...sample, runtimeLeftMs: left });
+    });
+    monitor.on('limit', (e) => {
+      this.o.log.info(`limit: ${e.kind} ${e.level}: ${e.title}`);
+      this.emit('limit', e);
+    });
+    monitor.on('notice', (n) => this.emit('notice', n));
+    monitor.on('ended', (pm) => {
+      this.o.log.info(`server ended: ${pm.cause}`);
+      void this.releaseAll().then(() => {
+        if (this.current.name !== 'ended') {
+          this.go({ name: 'ended', reason: pm.message, error: { kind: `server-ended-${pm.cause}`, message: pm.message, hint: 'Start again with the same class when you are ready.', details: { cause: pm.cause } } });
+        }
+      });
+    });
+    this.monitor = monitor;
+    monitor.start();
+  }
+
+  /** Whether the Lab window is on screen: the monitor polls every 5 s then, every 30 s when not. */
+  setVisible(visible: boolean): void {
+    this.monitor?.setVisible(visible);
   }
 
   /** A fresh one-time entry URL (each works once). */
@@ -125,6 +181,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private async releaseAll(): Promise<void> {
+    this.monitor?.dispose();
+    this.monitor = undefined;
     const g = this.gateway;
     const t = this.transport;
     this.gateway = undefined;

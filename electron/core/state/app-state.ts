@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { JsonStore } from './json-store';
+import { thresholdOverridesSchema } from '../monitor/limits-policy';
 
 /**
  * What Roamlab remembers between runs that is not secret: per facility, who signs in and which
@@ -11,6 +12,8 @@ export const facilityStateSchema = z.object({
   lastClass: z.string().optional(),
   /** Whether the password is kept in the keychain (remember me). */
   rememberPassword: z.boolean().default(true),
+  /** The person's own warning thresholds for this facility (defaults: 80/95 %, 30/10/5 min). */
+  thresholds: thresholdOverridesSchema.optional(),
   /** The notebook classes the hub's own spawn form offered at the last sign-in. */
   hubForm: z
     .object({
