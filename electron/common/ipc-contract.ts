@@ -88,6 +88,43 @@ export interface SessionView {
   /** Class runtime limit, for "runtime left". */
   runtimeHours?: number;
   error?: ErrorInfo;
+  /** The latest node stats while ready (jupyter-resource-usage through the gateway). */
+  metrics?: NodeStats;
+  /** The latest threshold crossed, as told to the person. */
+  lastLimit?: LimitNotice;
+  /** Said once, e.g. "this server does not report memory; only runtime is watched". */
+  notice?: string;
+}
+
+export interface NodeStats {
+  /** When it was measured (ms since epoch, local clock). */
+  at: number;
+  rssBytes: number;
+  /** The memory limit: the server's, else the class's; 0 when neither says. */
+  limitBytes: number;
+  limitSource: 'server' | 'class' | 'none';
+  /** rssBytes / limitBytes in percent, when there is a limit. */
+  memoryPercent?: number;
+  cpuPercent?: number;
+  cpuCount?: number;
+  /** Runtime left by the class's limit, corrected for the hub's clock. */
+  runtimeLeftMs?: number;
+  /** Which thresholds apply, so every view colours the same way. */
+  memoryWarningPercent: number;
+  memoryCriticalPercent: number;
+  /** Runtime left below which the view shows warning / critical. */
+  runtimeWarningMs: number;
+  runtimeCriticalMs: number;
+}
+
+export interface LimitNotice {
+  kind: 'memory' | 'runtime';
+  level: 'warning' | 'critical';
+  title: string;
+  body: string;
+  /** What the notification offers: a bigger class (critical memory), or saving. */
+  action?: 'open-class-picker' | 'save';
+  at: number;
 }
 
 /** A server the hub reports for a signed-in facility (running, or starting elsewhere). */
@@ -175,6 +212,8 @@ export { IPC_PREFIX, ipcChannel, EVENT_CHANNEL } from './channels';
 
 export type RoamlabEvent =
   | { type: 'session'; session: SessionView }
+  /** A threshold crossed: the shell shows a native notification, the launcher a banner. */
+  | { type: 'limit'; sessionId: string; facilityId: string; limit: LimitNotice }
   | { type: 'host-key-prompt'; promptId: string; facilityId: string; host: string; port: number; keyType: string; fingerprint: string }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' };

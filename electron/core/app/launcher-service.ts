@@ -18,6 +18,8 @@ import type { HostKeyPrompt } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
 import { ensureToken, signIn, signOut } from '../session/credentials';
 import { Session } from '../session/session';
+import { resolveThresholds } from '../monitor/limits-policy';
+import { memoryPercent } from '../monitor/metrics';
 import type {
   ClassInfo,
   ErrorInfo,
@@ -293,6 +295,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       serverName,
       log: this.log,
       openTransport: () => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) }),
+      monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },
     });
     const live: LiveSession = {
       session,
@@ -327,6 +330,38 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         this.send({ type: 'servers-changed' });
       }
     });
+    const thresholds = resolveThresholds(this.fstate(facilityId).thresholds);
+    const marks = [...thresholds.runtimeMarksMs].sort((a, b) => b - a);
+    session.on('metrics', (m) => {
+      live.view = {
+        ...live.view,
+        metrics: {
+          at: m.at,
+          rssBytes: m.rssBytes,
+          limitBytes: m.limitBytes,
+          limitSource: m.limitSource,
+          memoryPercent: memoryPercent(m),
+          cpuPercent: m.cpuPercent,
+          cpuCount: m.cpuCount,
+          runtimeLeftMs: m.runtimeLeftMs,
+          memoryWarningPercent: thresholds.memoryWarningPercent,
+          memoryCriticalPercent: thresholds.memoryCriticalPercent,
+          runtimeWarningMs: marks[0] ?? 30 * 60_000,
+          runtimeCriticalMs: marks.at(-1) ?? 5 * 60_000,
+        },
+      };
+      this.publish(live);
+    });
+    session.on('limit', (e) => {
+      const limit = { kind: e.kind, level: e.level, title: e.title, body: e.body, action: e.action, at: e.at };
+      live.view = { ...live.view, lastLimit: limit };
+      this.send({ type: 'limit', sessionId, facilityId, limit });
+      this.publish(live);
+    });
+    session.on('notice', (n) => {
+      live.view = { ...live.view, notice: n.message };
+      this.publish(live);
+    });
     void session.start(abort.signal).catch((e) => {
       if (abort.signal.aborted) live.view = { ...live.view, state: 'ended', reason: 'cancelled; the hub was asked to stop the server', error: undefined };
       else live.view = { ...live.view, state: 'ended', error: errorInfo(e), reason: errorInfo(e).message };
@@ -340,6 +375,11 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const live = this.sessions.get(sessionId);
     if (!live) throw new RoamlabError('usage', 'That session is no longer open.', 'Start it again from the facility.');
     return live;
+  }
+
+  /** The Lab window was shown or hidden: the monitor polls every 5 s, or every 30 s. */
+  setLabVisible(sessionId: string, visible: boolean): void {
+    this.sessions.get(sessionId)?.session.setVisible(visible);
   }
 
   cancelSession(sessionId: string): SessionView {
