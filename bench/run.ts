@@ -10,6 +10,7 @@ import * as path from 'node:path';
 
 import { rendererBenchSection } from './renderer-bench';
 import { tunnelBenchSection } from './tunnel-bench';
+import { monitorBenchSection } from './monitor-bench';
 
 export interface BenchSection {
   name: string;
@@ -26,6 +27,10 @@ export const SECTIONS: BenchSection[] = [
   {
     name: 'renderer',
     run: (log) => rendererBenchSection({ log }),
+  },
+  {
+    name: 'monitor',
+    run: (log) => monitorBenchSection({ log }),
   },
 ];
 

@@ -107,12 +107,35 @@ export class LabWindows implements Disposable {
     if (process.platform !== 'darwin') win.setMenu(this.o.menu({ stopServer: () => void this.stopServer(entry) }));
     // Our title names the facility, class and server; the page's would not.
     win.on('page-title-updated', (event) => event.preventDefault());
+    // The limits monitor samples every 5 s while the Lab is on screen, every 30 s otherwise.
+    const visibility = () => {
+      if (!win.isDestroyed()) this.o.service.setLabVisible(entry.sessionId, win.isVisible() && !win.isMinimized());
+    };
+    win.on('show', visibility);
+    win.on('hide', visibility);
+    win.on('minimize', visibility);
+    win.on('restore', visibility);
+    win.on('focus', visibility);
+    win.on('blur', visibility);
     win.on('close', () => this.onClose(entry));
     win.on('closed', () => {
-      if (this.bySession.get(entry.sessionId) === entry) this.bySession.delete(entry.sessionId);
+      if (this.bySession.get(entry.sessionId) === entry) {
+        this.bySession.delete(entry.sessionId);
+        this.o.service.setLabVisible(entry.sessionId, false);
+      }
     });
     // The entry URL holds a one-time key; it is never logged.
     win.loadURL(info.url).catch((e: unknown) => this.log(`${gatewayOrigin} did not load (${(e as Error).message})`));
+  }
+
+  /** Bring a session's Lab window forward; false when it has none open. */
+  focus(sessionId: string): boolean {
+    const entry = this.bySession.get(sessionId);
+    if (!entry || entry.win.isDestroyed()) return false;
+    if (entry.win.isMinimized()) entry.win.restore();
+    entry.win.show();
+    entry.win.focus();
+    return true;
   }
 
   /** The "Stop server" action of a focused Lab window, for the macOS application menu. */

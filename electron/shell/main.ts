@@ -7,6 +7,7 @@
 import { BrowserWindow, Menu, app, nativeTheme } from 'electron';
 import path from 'node:path';
 import { LauncherService, type ShellHooks } from '../core/app/launcher-service';
+import type { RoamlabEvent } from '../common/ipc-contract';
 import { createHandlerTable } from '../core/ipc/handlers';
 import { OsKeychain } from '../core/keychain/os-keychain';
 import { roamlabHome } from '../core/paths';
@@ -18,7 +19,7 @@ import { registerIpc } from './ipc';
 import { LabWindows } from './lab-window';
 import { buildMenu } from './menu';
 import { guardNavigation, openExternal } from './navigation-guard';
-import { notify } from './notifications';
+import { notify, notifyLimit } from './notifications';
 import { registerAppScheme, serveApp } from './serve-app';
 import { webSignIn } from './signin-window';
 import { createTray } from './tray';
@@ -62,6 +63,13 @@ function start(): void {
   const menuFor = (stopServer?: () => void) => buildMenu({ stopServer, showLauncher });
 
   const labs: LabWindows = disposables.add(new LabWindows({ service, notify, menu: (a) => menuFor(a.stopServer) }));
+
+  // A threshold crossed (memory, runtime): a native notification; the launcher shows its banner.
+  const onLimit = (e: RoamlabEvent) => {
+    if (e.type === 'limit') notifyLimit({ notify, focusLab: (id) => labs.focus(id), showLauncher }, e);
+  };
+  service.on('event', onLimit);
+  disposables.addFn(() => service.off('event', onLimit));
 
   app.on('second-instance', () => showLauncher());
   app.on('activate', () => showLauncher()); // macOS: the dock icon with no window open

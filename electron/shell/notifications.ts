@@ -3,12 +3,15 @@
  * supervisor later (runtime and memory warnings, reconnects).
  */
 import { Notification } from 'electron';
+import type { RoamlabEvent } from '../common/ipc-contract';
 
 export interface NotifyOptions {
   title: string;
   body: string;
   /** Called when the person clicks the notification. */
   onClick?: () => void;
+  /** 'critical' stays on screen until dismissed (Linux; other platforms ignore it). */
+  urgency?: 'normal' | 'critical' | 'low';
 }
 
 export type Notify = (o: NotifyOptions) => void;
@@ -18,9 +21,9 @@ export type Notify = (o: NotifyOptions) => void;
 const live = new Set<Notification>();
 
 /** Show a notification; does nothing where the platform has none. Text only, never a URL with a token. */
-export const notify: Notify = ({ title, body, onClick }) => {
+export const notify: Notify = ({ title, body, onClick, urgency }) => {
   if (!Notification.isSupported()) return;
-  const n = new Notification({ title, body });
+  const n = new Notification({ title, body, ...(urgency && process.platform === 'linux' ? { urgency } : {}) });
   live.add(n);
   const release = () => live.delete(n);
   n.on('click', () => {
@@ -31,3 +34,28 @@ export const notify: Notify = ({ title, body, onClick }) => {
   n.on('failed', release);
   n.show();
 };
+
+/** What a limit notification needs from the rest of the shell. */
+export interface LimitNotifyOptions {
+  notify: Notify;
+  /** Focus the session's Lab window; false when it has none. */
+  focusLab: (sessionId: string) => boolean;
+  showLauncher: () => void;
+}
+
+/**
+ * One native notification per threshold crossed (memory 80 %/95 %, runtime marks). Clicking it
+ * brings the session's Lab window forward; a critical memory limit ("pick a bigger class")
+ * also brings the launcher, whose banner on the session offers the class picker.
+ */
+export function notifyLimit(o: LimitNotifyOptions, e: Extract<RoamlabEvent, { type: 'limit' }>): void {
+  o.notify({
+    title: e.limit.title,
+    body: e.limit.body,
+    urgency: e.limit.level === 'critical' ? 'critical' : 'normal',
+    onClick: () => {
+      const focused = o.focusLab(e.sessionId);
+      if (e.limit.action === 'open-class-picker' || !focused) o.showLauncher();
+    },
+  });
+}

@@ -1,6 +1,6 @@
 /**
- * The tray icon: the open sessions (each opens its Lab), the launcher, and Quit. Rebuilt on
- * every session event.
+ * The tray icon: the open sessions (each opens its Lab), the launcher, and Quit, with the
+ * session nearest its limit as the tooltip. Rebuilt on every session event.
  */
 import { Menu, Tray, app, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { errorInfo, type LauncherService } from '../core/app/launcher-service';
 import type { RoamlabEvent, SessionView } from '../common/ipc-contract';
 import type { Disposable } from './disposable';
 import type { Notify } from './notifications';
+import { trayTooltip } from './tray-tooltip';
 
 export interface TrayOptions {
   service: LauncherService;
@@ -43,6 +44,8 @@ export function createTray(o: TrayOptions): (Disposable & { hasTray: true }) | u
 
   const refresh = () => {
     const sessions = o.service.listSessions().filter((s) => s.state !== 'ended');
+    // The session nearest its limit (memory or runtime), refreshed with every sample.
+    tray.setToolTip(trayTooltip(sessions, Date.now()));
     const items: MenuItemConstructorOptions[] = sessions.length
       ? sessions.map((s) => ({ label: label(s), enabled: OPENABLE.has(s.state), click: () => open(s) }))
       : [{ label: 'No open sessions', enabled: false }];

@@ -43,6 +43,8 @@ export function App() {
   const [retryUntil, setRetryUntil] = useState<ById<number>>({});
   const [startErrors, setStartErrors] = useState<ById<ErrorInfo>>({});
   const [starting, setStarting] = useState<string>();
+  const [focusPickerFor, setFocusPickerFor] = useState<string>();
+  const pickerFocused = useCallback(() => setFocusPickerFor(undefined), []);
   const serversSeq = useRef(0);
 
   const waiting = Object.values(retryUntil).some((t) => t > Date.now());
@@ -153,6 +155,12 @@ export function App() {
     }
   };
 
+  /** "Pick a bigger class": the session's facility, with the focus on its class picker. */
+  const pickClass = (facilityId: string) => {
+    setSelectedId(facilityId);
+    setFocusPickerFor(facilityId);
+  };
+
   const reportIfFailed = (r: { ok: boolean; error?: ErrorInfo }) => setActionError(r.ok ? undefined : r.error);
 
   return (
@@ -225,6 +233,9 @@ export function App() {
               onStart={(classId) => void start(selected.id, classId)}
               onCancel={async (sid) => reportIfFailed(await call('cancelSession', { sessionId: sid }))}
               onOpen={async (sid) => reportIfFailed(await call('openSession', { sessionId: sid }))}
+              onPickClass={pickClass}
+              focusPicker={focusPickerFor === selected.id}
+              onPickerFocused={pickerFocused}
             />
           ) : (
             list && (
@@ -251,6 +262,7 @@ export function App() {
               if (!r.ok) setStopError(r.error);
               void refreshServers();
             }}
+            onPickClass={pickClass}
           />
         </main>
       </div>

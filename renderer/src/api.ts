@@ -17,6 +17,8 @@ export type {
   ErrorInfo,
   FacilitiesReply,
   FacilityInfo,
+  LimitNotice,
+  NodeStats,
   ProfileProblemInfo,
   Result,
   RoamlabEvent,

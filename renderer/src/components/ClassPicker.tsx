@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ClassInfo } from '../api';
 import { formatGB, splitLabel } from '../format';
 
@@ -9,6 +9,9 @@ interface Props {
   /** Why Start is not possible now, as its label ("Starting…", "Try again in 7 s"); undefined when it is. */
   blocked: string | undefined;
   onStart(classId: string): void;
+  /** Move the focus to the chosen class (then onFocused is called). */
+  focusRequest?: boolean;
+  onFocused?(): void;
 }
 
 function initialClass(classes: ClassInfo[], lastClass: string | undefined): string | undefined {
@@ -16,9 +19,17 @@ function initialClass(classes: ClassInfo[], lastClass: string | undefined): stri
 }
 
 /** One card per notebook class, as a radio group; Start asks for a server of the chosen class. */
-export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart }: Props) {
+export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart, focusRequest = false, onFocused }: Props) {
   const [chosen, setChosen] = useState(() => initialClass(classes, lastClass));
   const selected = classes.some((c) => c.id === chosen) ? chosen : initialClass(classes, lastClass);
+  const fieldset = useRef<HTMLFieldSetElement>(null);
+  useEffect(() => {
+    if (!focusRequest) return;
+    const f = fieldset.current;
+    f?.scrollIntoView({ block: 'nearest' });
+    (f?.querySelector<HTMLInputElement>('input:checked') ?? f?.querySelector<HTMLInputElement>('input'))?.focus();
+    onFocused?.();
+  }, [focusRequest, onFocused]);
 
   if (classes.length === 0) {
     return <p className="muted">This facility offers no notebook classes. Ask your facility for a current profile.</p>;
@@ -31,7 +42,7 @@ export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart }
         if (selected && !blocked) onStart(selected);
       }}
     >
-      <fieldset>
+      <fieldset ref={fieldset}>
         <legend>Notebook class</legend>
         <div className="class-cards">
           {classes.map((c) => {

@@ -20,6 +20,10 @@ interface Props {
   onStart(classId: string): void;
   onCancel(sessionId: string): void;
   onOpen(sessionId: string): void;
+  onPickClass(facilityId: string): void;
+  /** Move the focus to the class picker ("Pick a bigger class"). */
+  focusPicker: boolean;
+  onPickerFocused(): void;
 }
 
 /** The selected facility: sign in, or pick a class and follow its start. */
@@ -52,7 +56,7 @@ export function FacilityPanel(p: Props) {
         <SignInForm key={f.id} facility={f} reason={p.signInReason} waitSeconds={p.waitSeconds} onSignedIn={p.onSignedIn} onError={p.onSignInError} />
       ) : (
         <section className="card" aria-label="Start a server">
-          <ClassPicker key={f.id} facilityId={f.id} classes={f.classes} lastClass={f.lastClass} blocked={blocked} onStart={p.onStart} />
+          <ClassPicker key={f.id} facilityId={f.id} classes={f.classes} lastClass={f.lastClass} blocked={blocked} onStart={p.onStart} focusRequest={p.focusPicker} onFocused={p.onPickerFocused} />
           {p.startError && <ErrorNotice error={p.startError} label="Start error" secondsLeft={p.startError.kind === 'hub-rate-limited' ? p.waitSeconds : undefined} />}
         </section>
       )}
@@ -62,6 +66,7 @@ export function FacilityPanel(p: Props) {
           waitSeconds={p.waitSeconds}
           onCancel={() => p.onCancel(p.session!.sessionId)}
           onOpen={() => p.onOpen(p.session!.sessionId)}
+          onPickClass={p.onPickClass}
         />
       )}
     </div>

@@ -1,9 +1,11 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import type { ErrorInfo, FacilityInfo, ServersReply, SessionView } from '../api';
 import { formatDuration, formatStarted, runtimeLeftMs, splitLabel } from '../format';
 import { useNow } from '../use-now';
 import { ConfirmDialog } from './ConfirmDialog';
 import { ErrorNotice } from './ErrorNotice';
+import { limitsView } from '../limits-view';
+import { RuntimeLeft, SessionLimits } from './SessionLimits';
 
 interface Row {
   key: string;
@@ -15,6 +17,8 @@ interface Row {
   runtimeHours?: number;
   state: string;
   sessionId?: string;
+  /** This app's ready session on it, with its node stats and limits. */
+  session?: SessionView;
   onHub: boolean;
 }
 
@@ -27,6 +31,7 @@ interface Props {
   onRefresh(): void;
   onOpen(sessionId: string): void;
   onStop(facilityId: string, serverName: string): void;
+  onPickClass(facilityId: string): void;
 }
 
 /** Servers the hubs report, merged with the sessions this app holds. */
@@ -44,6 +49,7 @@ export function mergeRows(servers: ServersReply | undefined, sessions: SessionVi
       runtimeHours: s.runtimeHours ?? mine?.runtimeHours,
       state: mine ? mine.state : s.ready ? 'running' : s.pending ? `${s.pending} pending` : 'stopped',
       sessionId: mine?.state === 'ready' || mine?.state === 'degraded' ? mine.sessionId : undefined,
+      session: mine?.state === 'ready' || mine?.state === 'degraded' ? mine : undefined,
       onHub: true,
     };
   });
@@ -59,13 +65,14 @@ export function mergeRows(servers: ServersReply | undefined, sessions: SessionVi
       runtimeHours: l.runtimeHours,
       state: l.state,
       sessionId: l.state === 'ready' ? l.sessionId : undefined,
+      session: l.state === 'ready' || l.state === 'degraded' ? l : undefined,
       onHub: false,
     });
   }
   return rows;
 }
 
-export function SessionsPanel({ servers, sessions, facilities, loading, stopError, onRefresh, onOpen, onStop }: Props) {
+export function SessionsPanel({ servers, sessions, facilities, loading, stopError, onRefresh, onOpen, onStop, onPickClass }: Props) {
   const now = useNow(30_000);
   const [stopping, setStopping] = useState<Row>();
   const rows = mergeRows(servers, sessions);
@@ -99,13 +106,27 @@ export function SessionsPanel({ servers, sessions, facilities, loading, stopErro
           <tbody>
             {rows.map((r) => {
               const left = runtimeLeftMs(r.started, r.runtimeHours, now);
+              const metrics = r.session?.metrics;
+              const level = metrics ? limitsView(metrics, now).level : undefined;
+              const details = r.session && (metrics || r.session.lastLimit || r.session.notice);
               return (
-                <tr key={r.key} data-server={r.key}>
+                <Fragment key={r.key}>
+                <tr data-server={r.key} className={level ? `level-${level}${details ? ' has-limits' : ''}` : details ? 'has-limits' : undefined}>
                   <td>{r.facilityName}</td>
                   <td>{r.serverName || 'default'}</td>
                   <td>{r.classLabel ? splitLabel(r.classLabel).name : '—'}</td>
                   <td>{formatStarted(r.started, now)}</td>
-                  <td>{left === undefined ? '—' : left > 0 ? formatDuration(left) : 'over the limit'}</td>
+                  <td>
+                    {metrics?.runtimeLeftMs !== undefined ? (
+                      <RuntimeLeft metrics={metrics} />
+                    ) : left === undefined ? (
+                      '—'
+                    ) : left > 0 ? (
+                      formatDuration(left)
+                    ) : (
+                      'over the limit'
+                    )}
+                  </td>
                   <td>
                     <span className={`state state-${r.state.replace(/\s.*/, '')}`}>{r.state}</span>
                   </td>
@@ -124,6 +145,14 @@ export function SessionsPanel({ servers, sessions, facilities, loading, stopErro
                     </div>
                   </td>
                 </tr>
+                {details && (
+                  <tr className={`limits-row${level ? ` level-${level}` : ''}`} data-limits-for={r.key}>
+                    <td colSpan={7}>
+                      <SessionLimits session={r.session!} onPickClass={onPickClass} showNotice showRuntime={false} />
+                    </td>
+                  </tr>
+                )}
+                </Fragment>
               );
             })}
           </tbody>

@@ -2,6 +2,7 @@ import type { SessionView } from '../api';
 import { formatDuration, splitLabel } from '../format';
 import { useNow } from '../use-now';
 import { ErrorNotice } from './ErrorNotice';
+import { SessionLimits } from './SessionLimits';
 
 interface Props {
   session: SessionView;
@@ -9,6 +10,7 @@ interface Props {
   waitSeconds: number;
   onCancel(): void;
   onOpen(): void;
+  onPickClass(facilityId: string): void;
 }
 
 const STATE_TEXT: Record<SessionView['state'], string> = {
@@ -27,7 +29,7 @@ function active(s: SessionView): boolean {
 }
 
 /** One session on its way to ready (or its end), driven by 'session' events. */
-export function SpawnProgress({ session, waitSeconds, onCancel, onOpen }: Props) {
+export function SpawnProgress({ session, waitSeconds, onCancel, onOpen, onPickClass }: Props) {
   const now = useNow(1000, active(session));
   const waited = formatDuration(now - session.requestedAt);
   const title = `${splitLabel(session.classLabel).name}${session.serverName ? ` — ${session.serverName}` : ''}`;
@@ -64,6 +66,7 @@ export function SpawnProgress({ session, waitSeconds, onCancel, onOpen }: Props)
           <p className="ready-line" role="status">
             Ready — opened in its own window
           </p>
+          {(session.metrics || session.lastLimit) && <SessionLimits session={session} onPickClass={onPickClass} />}
           <div className="actions">
             <button type="button" className="primary" onClick={onOpen}>
               Open
