@@ -12,7 +12,8 @@ import { appStateStore, type AppState } from '../core/state/app-state';
 import { openTransport } from '../core/transport/open';
 import type { HostKeyPrompt } from '../core/transport/ssh-transport';
 import { HubClient } from '../core/hub/hub-client';
-import { ensureToken, signIn, signOut } from '../core/session/credentials';
+import { signIn, signOut } from '../core/session/credentials';
+import { withSignedInHub, type HubAccess } from '../core/session/hub-access';
 import { Session } from '../core/session/session';
 import type { SessionState } from '../core/session/session-machine';
 import { EXIT, exitCodeFor } from './exit-codes';
@@ -183,6 +184,10 @@ function hostKeyConfirmer(ctx: Ctx) {
   };
 }
 
+function access(ctx: Ctx, profile: FacilityProfile, username: string): HubAccess {
+  return { profile, keychain: ctx.keychain, username, log: ctx.log, confirmUnknownHostKey: hostKeyConfirmer(ctx) };
+}
+
 async function connect(ctx: Ctx, profile: FacilityProfile) {
   const transport = await openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) });
   return { transport, hub: new HubClient({ transport }) };
@@ -270,36 +275,24 @@ async function logout(ctx: Ctx, profile: FacilityProfile): Promise<number> {
 
 async function status(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   const user = requireUser(ctx, profile);
-  const { transport, hub } = await connect(ctx, profile);
-  try {
-    const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
-    const servers = await hub.servers(token, user);
-    if (ctx.flags.json) {
-      ctx.out(JSON.stringify({ facility: profile.id, user, servers }));
-      return EXIT.ok;
-    }
-    if (!servers.length) ctx.out(`${user} has no servers running at ${profile.name}.`);
-    for (const s of servers) {
-      const state = s.ready ? 'ready' : s.pending ? `pending (${s.pending})` : 'stopped';
-      ctx.out(`${(s.name || '(default)').padEnd(16)} ${state.padEnd(18)} started ${s.started ?? '—'}  ${JSON.stringify(s.user_options ?? {})}`);
-    }
+  const servers = await withSignedInHub(access(ctx, profile, user), (hub, token) => hub.servers(token, user));
+  if (ctx.flags.json) {
+    ctx.out(JSON.stringify({ facility: profile.id, user, servers }));
     return EXIT.ok;
-  } finally {
-    await transport.close();
   }
+  if (!servers.length) ctx.out(`${user} has no servers running at ${profile.name}.`);
+  for (const s of servers) {
+    const state = s.ready ? 'ready' : s.pending ? `pending (${s.pending})` : 'stopped';
+    ctx.out(`${(s.name || '(default)').padEnd(16)} ${state.padEnd(18)} started ${s.started ?? '—'}  ${JSON.stringify(s.user_options ?? {})}`);
+  }
+  return EXIT.ok;
 }
 
 async function stop(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   const user = requireUser(ctx, profile);
-  const { transport, hub } = await connect(ctx, profile);
-  try {
-    const token = await ensureToken({ profile, hub, keychain: ctx.keychain, username: user, log: ctx.log });
-    await hub.stop(token, user, ctx.flags.server ?? '');
-    ctx.out(`Stopped ${ctx.flags.server ? `server "${ctx.flags.server}"` : 'the default server'} of ${user} at ${profile.name}.`);
-    return EXIT.ok;
-  } finally {
-    await transport.close();
-  }
+  await withSignedInHub(access(ctx, profile, user), (hub, token) => hub.stop(token, user, ctx.flags.server ?? ''));
+  ctx.out(`Stopped ${ctx.flags.server ? `server "${ctx.flags.server}"` : 'the default server'} of ${user} at ${profile.name}.`);
+  return EXIT.ok;
 }
 
 async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {

@@ -16,7 +16,8 @@ import type { JsonStore } from '../state/json-store';
 import { openTransport } from '../transport/open';
 import type { HostKeyPrompt } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
-import { ensureToken, signIn, signOut } from '../session/credentials';
+import { signIn, signOut } from '../session/credentials';
+import { withSignedInHub, type HubAccess } from '../session/hub-access';
 import { Session } from '../session/session';
 import { resolveThresholds } from '../monitor/limits-policy';
 import { memoryPercent } from '../monitor/metrics';
@@ -199,6 +200,10 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     this.hostKeyPrompts.delete(promptId);
     resolve(accept);
     return true;
+  }
+
+  private access(profile: FacilityProfile, username: string): HubAccess {
+    return { profile, keychain: this.o.keychain, username, log: this.log, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) };
   }
 
   private async connect(profile: FacilityProfile) {
@@ -413,13 +418,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const profile = this.profile(facilityId);
     const user = this.fstate(facilityId).username;
     if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
-    const { transport, hub } = await this.connect(profile);
-    try {
-      const token = await ensureToken({ profile, hub, keychain: this.o.keychain, username: user, log: this.log });
-      await hub.stop(token, user, serverName);
-    } finally {
-      await transport.close();
-    }
+    await withSignedInHub(this.access(profile, user), (hub, token) => hub.stop(token, user, serverName));
     this.send({ type: 'servers-changed' });
   }
 
@@ -433,13 +432,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         const user = this.fstate(profile.id).username;
         if (!user || !(await this.o.keychain.get(accountName(profile.id, 'token', user)))) return;
         try {
-          const { transport, hub } = await this.connect(profile);
-          try {
-            const token = await ensureToken({ profile, hub, keychain: this.o.keychain, username: user, log: this.log });
-            for (const s of await hub.servers(token, user)) servers.push(this.serverView(profile, s));
-          } finally {
-            await transport.close();
-          }
+          const found = await withSignedInHub(this.access(profile, user), (hub, token) => hub.servers(token, user));
+          for (const s of found) servers.push(this.serverView(profile, s));
         } catch (e) {
           unreachable.push({ facilityId: profile.id, error: errorInfo(e) });
         }

@@ -1,0 +1,31 @@
+import type { Keychain } from '../keychain/keychain';
+import type { Logger } from '../log';
+import type { FacilityProfile } from '../profile/schema';
+import { HubClient } from '../hub/hub-client';
+import { openTransport } from '../transport/open';
+import type { HostKeyPrompt } from '../transport/ssh-transport';
+import { ensureToken } from './credentials';
+
+export interface HubAccess {
+  profile: FacilityProfile;
+  keychain: Keychain;
+  username: string;
+  log: Logger;
+  confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
+}
+
+/**
+ * One short exchange with a facility's hub as a signed-in user: open the transport (SSH or
+ * direct), get a token the hub accepts (ensureToken: re-minted once from the stored password
+ * if refused), run `fn`, and close the transport whatever happens.
+ */
+export async function withSignedInHub<T>(a: HubAccess, fn: (hub: HubClient, token: string) => Promise<T>): Promise<T> {
+  const transport = await openTransport(a.profile, { keychain: a.keychain, confirmUnknownHostKey: a.confirmUnknownHostKey });
+  try {
+    const hub = new HubClient({ transport });
+    const token = await ensureToken({ profile: a.profile, hub, keychain: a.keychain, username: a.username, log: a.log });
+    return await fn(hub, token);
+  } finally {
+    await transport.close();
+  }
+}
