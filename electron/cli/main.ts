@@ -329,6 +329,9 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     if (json) emit({ event: 'notice', ...n });
     else ctx.err(`note: ${n.message}`);
   });
+  session.on('wake', (w) => {
+    if (json) emit({ event: 'wake', sleptMs: w.sleptMs, time: new Date().toISOString() });
+  });
   const interactive = !json && process.stderr.isTTY;
   session.on('state', (s: SessionState) => {
     if (json) {
@@ -343,6 +346,7 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     }
     if (interactive) process.stderr.write('\r\x1b[2K');
     if (s.name !== 'ready' && s.name !== 'ended') ctx.err(`${s.name}: ${s.reason}`);
+    if (s.name === 'ready' && s.downForMs !== undefined) ctx.err(s.reason);
     // The server went away under us (runtime reached, memory, stopped at the hub): say why.
     if (s.name === 'ended' && s.error?.kind.startsWith('server-ended')) ctx.err(`${s.reason}\n${s.error.hint}`);
   });
@@ -369,9 +373,11 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     await remember(ctx, profile, { username: user, lastClass: chosen.id });
     if (!json) {
       ctx.out(url);
-      ctx.err(`Ready: ${profile.name}, ${chosen.label}. Open the address above in a browser (it works once; press Enter for a new one).\nCtrl-C closes the tunnel; the server keeps running (roamlab stop ${profile.id} stops it).`);
+      ctx.err(`Ready: ${profile.name}, ${chosen.label}. Open the address above in a browser (it works once; press Enter for a new one).\nIf the network drops, the tunnel comes back by itself (Enter tries at once). Ctrl-C closes the tunnel; the server keeps running (roamlab stop ${profile.id} stops it).`);
     }
     process.stdin.on('data', () => {
+      // Enter while reconnecting: try now rather than at the next scheduled attempt.
+      if (session.state.name === 'reconnecting' || session.state.name === 'degraded') return session.reconnectNow();
       if (session.state.name === 'ready') {
         const fresh = session.entryUrl();
         if (json) emit({ event: 'entry-url', url: fresh });

@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createProxyServer } from 'http-proxy-3';
+import { WebSocketServer } from 'ws';
 import type { HubTransport } from '../transport/transport';
+import { dialAndOpen, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import {
   cookieName,
   gatewayOrigin,
@@ -26,8 +28,25 @@ export interface GatewayOptions {
   landingPath: string;
   /** 0 (default) picks a free port; a reconnect reuses the old one. */
   port?: number;
+  /** While the link is down, how long a request waits for it before "reconnecting" (ms, default 4000). */
+  waitForLinkMs?: number;
+  /** Named in the "reconnecting" page, e.g. "DESY NAF". */
+  facilityName?: string;
   log?: (line: string) => void;
 }
+
+/** Headers of the page's WebSocket handshake that the relay's own handshake replaces. */
+const WS_HANDSHAKE_HEADERS = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'content-length',
+  'transfer-encoding',
+]);
 
 /**
  * The local gateway: an HTTP + WebSocket reverse proxy on 127.0.0.1 to the hub, through the
@@ -41,8 +60,20 @@ export class LocalGateway {
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly entryKeys = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
+  private readonly relays = new Set<WsRelay>();
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 512 * 1024 * 1024,
+    // The page gets the subprotocol the hub chose for the relay's own handshake.
+    handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
+  });
+  private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
   private transport: HubTransport;
   private boundPort = 0;
+  private linkIsUp = true;
+  private linkWaiters = new Set<() => void>();
+  private closing = false;
 
   constructor(private readonly options: GatewayOptions) {
     this.transport = options.transport;
@@ -59,15 +90,10 @@ export class LocalGateway {
       const location = proxyRes.headers.location;
       if (location) proxyRes.headers.location = rewriteLocation(location, this.transport.hubUrl.origin, this.boundPort);
     });
-    this.proxy.on('error', (err, _req, resOrSocket) => {
+    this.proxy.on('error', (err, req, resOrSocket) => {
       this.options.log?.(`gateway: upstream error: ${err.message}`);
       if (resOrSocket instanceof http.ServerResponse) {
-        if (!resOrSocket.headersSent) {
-          resOrSocket.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-          resOrSocket.end('Roamlab could not reach the hub for this request. The session may be reconnecting; try again in a moment.\n');
-        } else {
-          resOrSocket.destroy();
-        }
+        this.unavailable(req, resOrSocket);
       } else {
         (resOrSocket as Socket).destroy();
       }
@@ -99,6 +125,56 @@ export class LocalGateway {
     this.transport = t;
   }
 
+  get linkUp(): boolean {
+    return this.linkIsUp;
+  }
+
+  /**
+   * The link to the hub is down (the session is reconnecting): new requests wait for it a few
+   * seconds, then get "reconnecting"; the page's WebSockets are held open, not closed.
+   */
+  setLinkDown(): void {
+    if (!this.linkIsUp) return;
+    this.linkIsUp = false;
+    for (const r of this.relays) r.linkDown();
+  }
+
+  /** The link is back: waiting requests go through and held WebSockets dial the hub again. */
+  setLinkUp(): void {
+    if (this.linkIsUp) return;
+    this.linkIsUp = true;
+    const waiters = [...this.linkWaiters];
+    this.linkWaiters.clear();
+    for (const w of waiters) w();
+    for (const r of this.relays) r.linkUp();
+  }
+
+  /** WebSockets relayed now, and how many of them wait for the link (for status and tests). */
+  get webSockets(): { open: number; held: number; resumed: number } {
+    let held = 0;
+    let resumed = 0;
+    for (const r of this.relays) {
+      if (r.suspended) held++;
+      resumed += r.resumed;
+    }
+    return { open: this.relays.size, held, resumed };
+  }
+
+  /** Resolves true when the link is up (now or within ms), false when it stays down. */
+  private waitForLink(ms: number): Promise<boolean> {
+    if (this.linkIsUp) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (up: boolean) => {
+        clearTimeout(timer);
+        this.linkWaiters.delete(onUp);
+        resolve(up);
+      };
+      const onUp = () => done(true);
+      const timer = setTimeout(() => done(this.linkIsUp), ms);
+      this.linkWaiters.add(onUp);
+    });
+  }
+
   /**
    * A one-time URL that sets the session cookie and lands on the Lab page. The key in it is
    * single-use and expires after five minutes; it is not the hub token.
@@ -110,6 +186,11 @@ export class LocalGateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    for (const r of [...this.relays]) r.close();
+    for (const w of [...this.linkWaiters]) w();
+    this.linkWaiters.clear();
+    this.wss.close();
     this.proxy.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -125,8 +206,42 @@ export class LocalGateway {
     if (url.pathname === ENTRY_PATH) return this.enter(req, res, url);
     const verdict = judgeRequest({ host: req.headers.host, origin: req.headers.origin, cookieHeader: req.headers.cookie }, this.boundPort, this.secret);
     if (!verdict.allow) return this.deny(res, verdict.reason);
+    if (this.linkIsUp) return this.forward(req, res);
+    void this.waitForLink(this.options.waitForLinkMs ?? 4000).then((up) => {
+      if (up && !this.closing) this.forward(req, res);
+      else this.unavailable(req, res);
+    });
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.prepareOutgoing(req);
     this.proxy.web(req, res, { target: this.transport.hubUrl.origin, agent: this.transport.agent });
+  }
+
+  /**
+   * The hub cannot be reached now: a page navigation gets a small page that says so and reloads
+   * itself; anything else (JupyterLab's API calls) a 503 with Retry-After, which JupyterLab
+   * treats as a failed request rather than a lost server, so it shows no "connection lost" dialog.
+   */
+  private unavailable(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const where = this.options.facilityName ?? 'the hub';
+    const navigation = req.method === 'GET' && (req.headers['sec-fetch-dest'] === 'document' || /\btext\/html\b/.test(req.headers.accept ?? ''));
+    if (navigation) {
+      res.writeHead(503, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'retry-after': '3',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+      });
+      res.end(reconnectingPage(where));
+      return;
+    }
+    res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '2' });
+    res.end(JSON.stringify({ message: `Roamlab is reconnecting to ${where}; try again in a moment.`, reason: 'reconnecting' }));
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
@@ -136,8 +251,62 @@ export class LocalGateway {
       return;
     }
     socket.setNoDelay(true);
-    this.prepareOutgoing(req);
-    this.proxy.ws(req, socket, head, { target: this.transport.hubUrl.origin, agent: this.transport.agent });
+    socket.on('error', () => undefined);
+    void this.relay(req, socket, head);
+  }
+
+  /** Open the hub side first, then complete the page's handshake with the subprotocol it chose. */
+  private async relay(req: http.IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const refuse = (status: number, text: string, retryAfter?: number): void => {
+      const extra = retryAfter ? `Retry-After: ${retryAfter}\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\n${extra}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+    };
+    if (!(await this.waitForLink(this.options.waitForLinkMs ?? 4000)) || this.closing) return refuse(503, 'Service Unavailable', 2);
+    const env = this.relayEnv(req);
+    const first = await dialAndOpen(env);
+    if (this.closing || socket.destroyed) {
+      if (first.ok) first.ws.terminate();
+      socket.destroy();
+      return;
+    }
+    if (!first.ok) {
+      this.options.log?.(`gateway: websocket to the hub failed: ${first.message}`);
+      if (first.status) return refuse(first.status, http.STATUS_CODES[first.status] ?? 'Error');
+      return refuse(503, 'Service Unavailable', 2);
+    }
+    if (first.ws.protocol) this.chosenProtocol.set(req, first.ws.protocol);
+    this.wss.handleUpgrade(req, socket, head, (page) => {
+      const relay = new WsRelay(page, first.ws, env, (r) => this.relays.delete(r));
+      this.relays.add(relay);
+    });
+  }
+
+  /** How a relay reaches the hub: always through the current transport, with fresh headers. */
+  private relayEnv(req: http.IncomingMessage): RelayEnv {
+    const path = req.url ?? '/';
+    const protocols = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const pageHeaders = { ...req.headers };
+    const spec = (): UpstreamSpec => {
+      const h: http.IncomingHttpHeaders = { ...pageHeaders };
+      this.prepareOutgoing({ headers: h } as http.IncomingMessage);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(h)) {
+        if (v === undefined || WS_HANDSHAKE_HEADERS.has(k)) continue;
+        headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      const origin = this.transport.hubUrl;
+      const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${path}`;
+      return { url, protocols, headers };
+    };
+    return {
+      agent: () => this.transport.agent,
+      spec,
+      linkUp: () => this.linkIsUp && !this.closing,
+      log: this.options.log,
+    };
   }
 
   private enter(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
@@ -179,4 +348,21 @@ export class LocalGateway {
     if (h.referer?.startsWith(this.origin + '/')) h.referer = hubOrigin + h.referer.slice(this.origin.length);
     else delete h.referer;
   }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** The page a navigation gets while the link is down: it says so and reloads itself. */
+function reconnectingPage(where: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
+<title>Reconnecting…</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;height:100vh;color:#333;background:#fafafa}
+@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}}main{max-width:32em;padding:1em;text-align:center}</style></head>
+<body><main><h1>Reconnecting to ${escapeHtml(where)}…</h1>
+<p>The connection to the hub is interrupted. Roamlab is bringing it back; this page reloads by itself.
+Your server and its kernels keep running meanwhile.</p></main></body></html>
+`;
 }

@@ -330,6 +330,11 @@ export class LimitsMonitor extends EventEmitter<LimitsMonitorEvents> {
     if (!model || !model.ready || model.pending === 'stop' || model.stopped === true || replaced) this.end();
   }
 
+  /** The session found the server gone (e.g. after a reconnect): end with the post-mortem now. */
+  serverGone(): void {
+    this.end();
+  }
+
   private end(): void {
     if (this.stopped) return;
     this.ended = true;

@@ -7,9 +7,12 @@ export type SessionState =
   | { name: 'authenticating'; reason: string }
   | { name: 'spawning'; reason: string; progress?: number; message?: string }
   | { name: 'connecting'; reason: string }
-  | { name: 'ready'; reason: string; url: string; port: number }
-  | { name: 'degraded'; reason: string }
-  | { name: 'reconnecting'; reason: string; attempt: number; nextTryInMs?: number }
+  /** downForMs: set when the session came back from a drop ("Back — 3 s offline"). */
+  | { name: 'ready'; reason: string; url: string; port: number; downForMs?: number }
+  /** The link was lost (cause) at `since` (epoch ms); reconnecting starts at once. */
+  | { name: 'degraded'; reason: string; cause: string; since: number }
+  /** Attempt `attempt` under way (no nextTryInMs) or the next one due in nextTryInMs. */
+  | { name: 'reconnecting'; reason: string; attempt: number; since: number; nextTryInMs?: number; lastError?: string }
   | { name: 'ended'; reason: string; error?: { kind: string; message: string; hint: string; details: Record<string, unknown> } };
 
 export type StateName = SessionState['name'];

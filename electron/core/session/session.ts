@@ -12,6 +12,9 @@ import { LimitsMonitor, type MonitorNotice } from '../monitor/limits-monitor';
 import type { LimitEvent, ThresholdOverrides } from '../monitor/limits-policy';
 import type { MetricsSample } from '../monitor/metrics';
 import { runtimeLeftMs } from '../monitor/clock-skew';
+import { hubRequest } from '../hub/http';
+import { LiveTransport } from './live-transport';
+import { backoffDelayMs, backReason, lossReason, reconnectingReason, type LossCause } from './reconnect-policy';
 
 export interface SessionOptions {
   profile: FacilityProfile;
@@ -26,7 +29,30 @@ export interface SessionOptions {
   port?: number;
   /** Limits monitoring while ready (default on); thresholds are the person's per facility. */
   monitor?: false | { thresholds?: ThresholdOverrides; visible?: boolean };
+  /** Watching the link while ready (default on). */
+  supervise?: false | SuperviseOptions;
 }
+
+export interface SuperviseOptions {
+  /** How often the hub is probed through the session's link, ms (default 5000). */
+  probeIntervalMs?: number;
+  /** How long a probe may take, ms (default 4000). */
+  probeTimeoutMs?: number;
+  /** Probe failures in a row that count as a lost link (default 2). */
+  probeFailures?: number;
+  /**
+   * A timer that fires this late (ms) means the process was not running: the laptop slept (or
+   * the process was stopped). Default 4000; 0 turns the check off (the shell has powerMonitor).
+   */
+  sleepGapMs?: number;
+  /** Backoff between reconnect attempts (see reconnect-policy). */
+  backoff?: { baseMs?: number; capMs?: number };
+  /** How long requests to the gateway wait for the link before "reconnecting" (default 4000). */
+  waitForLinkMs?: number;
+}
+
+/** What the shell or the CLI knows about the outside world. */
+export type OutsideSignal = 'network-down' | 'network-up' | 'resume';
 
 export interface SessionEvents {
   state: [SessionState];
@@ -36,6 +62,8 @@ export interface SessionEvents {
   limit: [LimitEvent];
   /** Something the person should know once, e.g. that memory cannot be watched on this hub. */
   notice: [MonitorNotice];
+  /** Timers ran this late: the computer slept (or the process was stopped); the link is checked now. */
+  wake: [{ sleptMs: number }];
 }
 
 /**
@@ -44,13 +72,27 @@ export interface SessionEvents {
  */
 export class Session extends EventEmitter<SessionEvents> {
   private current: SessionState = { name: 'signed-out', reason: 'not started' };
-  private transport: HubTransport | undefined;
+  private transport: LiveTransport | undefined;
   private gateway: LocalGateway | undefined;
   private hub: HubClient | undefined;
   private token = '';
   private server: ServerModel | null = null;
   private monitor: LimitsMonitor | undefined;
   readonly serverName: string;
+  // supervision (while ready, degraded or reconnecting)
+  private supervising = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<boolean> | undefined;
+  private probeFailuresInRow = 0;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reconnectInFlight: Promise<void> | undefined;
+  private attempt = 0;
+  private downSince = 0;
+  private downReason = '';
+  private landing: { url: string; port: number; lab: boolean } | undefined;
+  /** Drops this session came back from (for status lines and tests). */
+  reconnects = 0;
 
   constructor(private readonly o: SessionOptions) {
     super();
@@ -77,7 +119,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const { profile, username, notebookClass } = this.o;
     try {
       this.go({ name: 'authenticating', reason: `signing in to ${profile.name}${profile.ssh ? ` through ${profile.ssh.host}` : ''}` });
-      this.transport = await this.o.openTransport();
+      this.transport = new LiveTransport(await this.o.openTransport());
       this.hub = new HubClient({ transport: this.transport });
       this.token = await ensureToken({ profile, hub: this.hub, keychain: this.o.keychain, username, log: this.o.log });
 
@@ -103,12 +145,16 @@ export class Session extends EventEmitter<SessionEvents> {
         token: () => this.token,
         landingPath: serverPath + (lab ? 'lab' : 'tree'),
         port: this.o.port,
+        facilityName: profile.name,
+        waitForLinkMs: this.o.supervise ? this.o.supervise.waitForLinkMs : undefined,
         log: (l) => this.o.log.info(l),
       });
       const port = await this.gateway.listen();
       const url = this.gateway.entryUrl();
+      this.landing = { url, port, lab };
       this.go({ name: 'ready', reason: lab ? 'JupyterLab is ready' : 'the notebook server is ready (this hub has no JupyterLab; using the classic interface)', url, port });
       this.startMonitor(serverPath);
+      this.startSupervision();
       return url;
     } catch (e) {
       await this.releaseAll();
@@ -168,6 +214,216 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.gateway.entryUrl();
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Supervision: notice a lost link, reconnect what is broken, come back at the same place.
+
+  /** Something outside says the network changed or the computer woke up. */
+  signal(kind: OutsideSignal): void {
+    if (!this.supervising) return;
+    this.o.log.info(`session: signal ${kind}`);
+    const state = this.current.name;
+    if (kind === 'network-down') {
+      if (state === 'ready') void this.probeNow(2000, 'network-down');
+      return;
+    }
+    // network-up or resume: a session that waits tries now; a ready one checks its link now
+    // (after sleep the SSH connection may be dead while its keepalive timer has not fired yet).
+    if (state === 'reconnecting' || state === 'degraded') this.reconnectNow();
+    else if (state === 'ready') void this.probeNow(2000, kind === 'resume' ? 'sleep' : 'hub-unreachable');
+  }
+
+  /** "Reconnect now": skip the wait before the next attempt. */
+  reconnectNow(): void {
+    if (!this.supervising) return;
+    if (this.current.name === 'ready') {
+      void this.probeNow(2000, 'hub-unreachable');
+      return;
+    }
+    if (this.reconnectInFlight) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.reconnectInFlight = this.reconnectAttempt().finally(() => (this.reconnectInFlight = undefined));
+  }
+
+  /** How the page's WebSockets fare (open, held across a drop, resumed). */
+  get webSockets(): { open: number; held: number; resumed: number } {
+    return this.gateway?.webSockets ?? { open: 0, held: 0, resumed: 0 };
+  }
+
+  private get supervise(): SuperviseOptions {
+    return this.o.supervise || {};
+  }
+
+  private startSupervision(): void {
+    if (this.o.supervise === false || !this.transport) return;
+    this.supervising = true;
+    this.transport.onLost((reason) => this.linkLost('ssh-lost', reason));
+    this.scheduleProbe();
+    const gap = this.supervise.sleepGapMs ?? 4000;
+    if (gap > 0) {
+      const tick = 1000;
+      let last = Date.now();
+      this.sleepTimer = setInterval(() => {
+        const now = Date.now();
+        const late = now - last - tick;
+        last = now;
+        if (late >= gap) {
+          this.o.log.info(`session: timers were ${Math.round(late / 1000)} s late; the computer slept`);
+          this.emit('wake', { sleptMs: late });
+          this.signal('resume');
+        }
+      }, tick);
+      this.sleepTimer.unref();
+    }
+  }
+
+  private stopSupervision(): void {
+    this.supervising = false;
+    for (const t of [this.probeTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.sleepTimer) clearInterval(this.sleepTimer);
+    this.probeTimer = this.retryTimer = this.sleepTimer = undefined;
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    if (!this.supervising || this.current.name !== 'ready') return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.probeNow(this.supervise.probeTimeoutMs ?? 4000, 'hub-unreachable').then(() => this.scheduleProbe());
+    }, this.supervise.probeIntervalMs ?? 5000);
+    this.probeTimer.unref();
+  }
+
+  /** One probe of the hub through the link; failures in a row (or one, when told) lose the link. */
+  private probeNow(timeoutMs: number, cause: LossCause): Promise<boolean> {
+    if (this.probing) return this.probing;
+    const transport = this.transport;
+    if (!transport) return Promise.resolve(false);
+    this.probing = (async () => {
+      let ok: boolean;
+      let detail = '';
+      try {
+        const res = await hubRequest(transport, { method: 'GET', path: 'hub/api', timeoutMs, action: 'answer a probe' });
+        ok = res.status < 500;
+        if (!ok) detail = `HTTP ${res.status}`;
+      } catch (e) {
+        ok = false;
+        detail = isRoamlabError(e) ? (e.details.code as string | undefined) ?? e.kind : (e as Error).message;
+      }
+      if (!this.supervising || this.current.name !== 'ready') return ok;
+      if (ok) {
+        this.probeFailuresInRow = 0;
+        return true;
+      }
+      this.probeFailuresInRow++;
+      const needed = cause === 'hub-unreachable' && timeoutMs >= (this.supervise.probeTimeoutMs ?? 4000) ? this.supervise.probeFailures ?? 2 : 1;
+      if (this.probeFailuresInRow >= needed) this.linkLost(transport.isLost ? 'ssh-lost' : cause, detail);
+      return false;
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  /** The link is gone: the page waits (its WebSockets held), and reconnecting starts at once. */
+  private linkLost(cause: LossCause, detail?: string): void {
+    if (!this.supervising || this.current.name !== 'ready') return;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probeFailuresInRow = 0;
+    this.downSince = Date.now();
+    this.downReason = lossReason(cause, detail);
+    this.attempt = 0;
+    // The hub alone not answering, over a link that is up, does not stop the Lab page: the
+    // servers answer through the proxy without the hub. Only a lost link holds requests.
+    if (cause !== 'hub-unreachable' || this.transport?.isLost || !this.transport?.onLost) this.gateway?.setLinkDown();
+    this.monitor?.setReconnecting(true);
+    this.go({ name: 'degraded', reason: reconnectingReason({ lossReason: this.downReason, downForMs: 0, trying: true }), cause, since: this.downSince });
+    this.reconnectNow();
+  }
+
+  /** One reconnect attempt; schedules the next one on a passing failure. */
+  private async reconnectAttempt(): Promise<void> {
+    if (!this.supervising || !this.transport || !this.hub) return;
+    const live = this.transport;
+    const hub = this.hub;
+    this.attempt++;
+    this.go({ name: 'reconnecting', reason: reconnectingReason({ lossReason: this.downReason, downForMs: Date.now() - this.downSince, trying: true }), attempt: this.attempt, since: this.downSince });
+    try {
+      // 1. The connection: rebuilt only when it is broken (an SSH connection that ended) or has
+      //    nothing to keep (direct: a fresh agent drops sockets from the old network).
+      if (live.isLost || !live.onLost) {
+        this.gateway?.setLinkDown();
+        const fresh = await this.o.openTransport();
+        if (!this.supervising) {
+          await fresh.close();
+          return;
+        }
+        await live.swap(fresh);
+        live.onLost((reason) => this.linkLost('ssh-lost', reason));
+      }
+      // 2. The token: the stored one, or one minted from the stored password if the hub refuses it.
+      this.token = await ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });
+      // 3. The server: still ours and running?
+      const model = await hub.server(this.token, this.o.username, this.serverName);
+      if (!this.supervising) return;
+      const same = !!model?.ready && (!this.server?.started || !model.started || model.started === this.server.started);
+      if (!same) {
+        this.o.log.info('session: the server is gone; ending');
+        this.serverGone();
+        return;
+      }
+      this.server = model;
+      const downFor = Date.now() - this.downSince;
+      this.reconnects++;
+      this.gateway?.setLinkUp();
+      this.monitor?.setReconnecting(false);
+      const l = this.landing!;
+      this.go({ name: 'ready', reason: backReason(downFor), url: l.url, port: l.port, downForMs: downFor });
+      this.scheduleProbe();
+    } catch (e) {
+      if (!this.supervising) return;
+      const err = isRoamlabError(e) ? e : new RoamlabError('hub-unreachable', (e as Error).message, 'Roamlab keeps trying.', {}, { cause: e });
+      if (FATAL_ON_RECONNECT.has(err.kind)) {
+        this.o.log.info(`session: reconnect cannot succeed (${err.kind}); ending`);
+        await this.releaseAll();
+        if (this.current.name !== 'ended') this.go({ name: 'ended', reason: err.message, error: { kind: err.kind, message: err.message, hint: err.hint, details: { ...err.details } } });
+        return;
+      }
+      const delay = backoffDelayMs(this.attempt + 1, Math.random, this.supervise.backoff);
+      const lastError = shortError(err);
+      this.o.log.info(`session: reconnect attempt ${this.attempt} failed (${lastError}); next in ${delay} ms`);
+      this.go({
+        name: 'reconnecting',
+        reason: reconnectingReason({ lossReason: this.downReason, downForMs: Date.now() - this.downSince, nextTryInMs: delay, trying: false, lastError }),
+        attempt: this.attempt,
+        nextTryInMs: delay,
+        since: this.downSince,
+        lastError,
+      });
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.reconnectNow();
+      }, delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** The server ended while we were away: say why as far as is known, and offer to start again. */
+  private serverGone(): void {
+    if (this.monitor) {
+      // The monitor knows the last sample and the start time: its post-mortem names the cause,
+      // and its 'ended' handler ends the session.
+      this.monitor.serverGone();
+      return;
+    }
+    void this.releaseAll().then(() => {
+      if (this.current.name !== 'ended') {
+        const message = 'Your server is no longer running at the hub (stopped, culled or out of runtime).';
+        this.go({ name: 'ended', reason: message, error: { kind: 'server-ended-stopped', message, hint: 'Start again with the same class when you are ready.', details: { cause: 'stopped' } } });
+      }
+    });
+  }
+
   /** Stop the server at the hub, then end the session. */
   async stopServer(): Promise<void> {
     if (this.hub && this.token) await this.hub.stop(this.token, this.o.username, this.serverName);
@@ -181,6 +437,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private async releaseAll(): Promise<void> {
+    this.stopSupervision();
     this.monitor?.dispose();
     this.monitor = undefined;
     const g = this.gateway;
@@ -190,4 +447,22 @@ export class Session extends EventEmitter<SessionEvents> {
     await g?.close().catch(() => undefined);
     await t?.close().catch(() => undefined);
   }
+}
+
+/** Failures a retry cannot mend: the person must act (sign in, check a key, confirm a host key). */
+const FATAL_ON_RECONNECT = new Set<string>([
+  'host-key-changed',
+  'host-key-unknown',
+  'ssh-auth-failed',
+  'ssh-key-unreadable',
+  'credentials-missing',
+  'auth-failed',
+  'keychain-unavailable',
+]);
+
+function shortError(e: RoamlabError): string {
+  const code = e.details.code;
+  if (typeof code === 'string' && code) return code;
+  if (typeof e.details.status === 'number') return `HTTP ${e.details.status}`;
+  return e.kind;
 }

@@ -34,9 +34,12 @@ export interface OpenSshTransportOptions {
   confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
-  /** default 10000 */
+  /**
+   * SSH keepalive every this many ms (default 1000): a dead link is noticed after
+   * interval × (countMax + 1) at most, ~3 s, where OpenSSH's defaults never notice.
+   */
   keepaliveIntervalMs?: number;
-  /** default 3 */
+  /** Unanswered keepalives tolerated before the connection counts as lost (default 2). */
   keepaliveCountMax?: number;
   /** default 20000 */
   readyTimeoutMs?: number;
@@ -373,8 +376,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     username: user,
     privateKey,
     passphrase: o.passphrase,
-    keepaliveInterval: o.keepaliveIntervalMs ?? 10_000,
-    keepaliveCountMax: o.keepaliveCountMax ?? 3,
+    keepaliveInterval: o.keepaliveIntervalMs ?? 1000,
+    keepaliveCountMax: o.keepaliveCountMax ?? 2,
     readyTimeout: readyTimeoutMs,
     // Only the key: an agent or keyboard prompt would hang a launcher with no terminal. Going
     // straight to publickey also skips ssh2's opening "none" attempt, one round trip.
@@ -454,8 +457,24 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     }
   });
 
+  // ssh2 counts keepalives as unanswered even while data streams in, so on a slow link a reply
+  // queued behind a large download would read as a dead link. OpenSSH only probes an idle
+  // link; so do we: any bytes from the gateway restart the keepalive clock.
+  const resetKeepalive = (client as unknown as { _resetKA?: () => void })._resetKA;
+  if (resetKeepalive) {
+    let lastReset = 0;
+    sock.on('data', () => {
+      const now = Date.now();
+      if (now - lastReset < 250) return;
+      lastReset = now;
+      resetKeepalive.call(client);
+    });
+  }
+
   let closed = false;
   let closedByUs = false;
+  let lostReason: string | undefined;
+  const lostListeners = new Set<(reason: string) => void>();
   lastError = undefined;
   client.on('close', () => {
     if (closed) return;
@@ -466,6 +485,10 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     else if (lastError) reason = `connection to the gateway lost: ${lastError.message}`;
     else reason = 'the gateway closed the connection';
     o.onClose?.(reason);
+    if (!closedByUs) {
+      lostReason = reason;
+      for (const l of [...lostListeners]) l(reason);
+    }
   });
 
   const target = hubTarget(o.hubUrl);
@@ -475,7 +498,17 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     hubUrl: o.hubUrl,
     agent,
     describe: `ssh ${user}@${host}:${port}`,
+    onLost(listener) {
+      if (lostReason !== undefined) {
+        const r = lostReason;
+        queueMicrotask(() => listener(r));
+        return () => undefined;
+      }
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
+    },
     async close() {
+      lostListeners.clear();
       if (closed && sock.destroyed) return;
       closedByUs = true;
       agent.destroy();

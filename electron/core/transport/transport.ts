@@ -16,4 +16,11 @@ export interface HubTransport {
   readonly describe: string;
   /** Close every connection this transport holds. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Be told when the connection under the transport is lost by itself (an SSH connection whose
+   * keepalives go unanswered, reset, closed by the gateway) — not when close() is called. A
+   * direct transport has no connection of its own to lose and never calls it. Returns an
+   * unsubscribe function.
+   */
+  onLost?(listener: (reason: string) => void): () => void;
 }

@@ -1,0 +1,273 @@
+import type { IncomingMessage } from 'node:http';
+import type { Agent } from 'node:http';
+import { WebSocket, type RawData } from 'ws';
+
+/**
+ * One WebSocket of the Lab page (a kernel's channels, a terminal, the event stream), relayed
+ * message by message to the hub, so that the page's side can outlive the upstream one.
+ *
+ * When the link to the hub drops, the upstream socket dies but the page's stays open: the page
+ * sees a quiet kernel, not a closed socket, so JupyterLab never starts (and never gives up) its
+ * own reconnect. Messages the page sends meanwhile are queued. When the link is back, the relay
+ * dials the same URL again — for a kernel that is the same `session_id`, and jupyter_server
+ * replays what the kernel sent while nobody listened — then sends the queue. When the upstream
+ * is gone for good (the kernel or server no longer exists, the hub refuses), the page's socket is
+ * closed with 1011 so JupyterLab reconnects by itself, while the link is up, and finds out.
+ */
+
+export interface UpstreamSpec {
+  url: string;
+  protocols: string[];
+  headers: Record<string, string>;
+}
+
+export interface RelayEnv {
+  /** The agent of the current connection to the hub (read at every dial). */
+  agent: () => Agent;
+  /** Fresh upstream headers (the token may have been re-minted). */
+  spec: () => UpstreamSpec;
+  /** Whether the gateway believes the link is up. */
+  linkUp: () => boolean;
+  log?: (line: string) => void;
+}
+
+/** Most a page may send while the link is down before its socket is closed (bytes). */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** Upstream buffer at which the page's socket is paused (and the reverse). */
+const HIGH_WATER = 4 * 1024 * 1024;
+/** Retry delays while the link looks up but the dial fails (e.g. the hub's proxy restarting). */
+const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
+/** Give up resuming after this many failed dials with the link up. */
+const MAX_DIALS_WHILE_UP = RETRY_MS.length + 1;
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+const MAX_PAYLOAD = 512 * 1024 * 1024;
+
+export function dialUpstream(env: RelayEnv): WebSocket {
+  const spec = env.spec();
+  return new WebSocket(spec.url, spec.protocols, {
+    agent: env.agent(),
+    headers: spec.headers,
+    perMessageDeflate: false,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    maxPayload: MAX_PAYLOAD,
+    followRedirects: false,
+  });
+}
+
+export type DialResult = { ok: true; ws: WebSocket } | { ok: false; status?: number; message: string };
+
+/** Dial and wait for the handshake: an HTTP answer other than 101 is reported with its status. */
+export function dialAndOpen(env: RelayEnv): Promise<DialResult> {
+  return new Promise((resolve) => {
+    let ws: WebSocket;
+    try {
+      ws = dialUpstream(env);
+    } catch (e) {
+      resolve({ ok: false, message: (e as Error).message });
+      return;
+    }
+    const done = (r: DialResult) => {
+      ws.removeAllListeners('open');
+      ws.removeAllListeners('unexpected-response');
+      ws.removeAllListeners('error');
+      if (!r.ok) {
+        ws.on('error', () => undefined);
+        ws.terminate();
+      }
+      resolve(r);
+    };
+    ws.once('open', () => done({ ok: true, ws }));
+    ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+      res.resume();
+      done({ ok: false, status: res.statusCode, message: `HTTP ${res.statusCode}` });
+    });
+    ws.once('error', (err) => done({ ok: false, message: err.message }));
+  });
+}
+
+export class WsRelay {
+  private upstream: WebSocket | undefined;
+  private queue: { data: RawData; binary: boolean }[] = [];
+  private queuedBytes = 0;
+  private closed = false;
+  private dialing = false;
+  private failedDials = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Times the upstream was replaced after a drop (for tests and logs). */
+  resumed = 0;
+
+  constructor(
+    private readonly page: WebSocket,
+    first: WebSocket,
+    private readonly env: RelayEnv,
+    private readonly onDone: (r: WsRelay) => void,
+  ) {
+    page.on('message', (data, isBinary) => this.fromPage(data, isBinary));
+    page.on('close', () => this.finish());
+    page.on('error', () => this.finish());
+    this.attach(first);
+  }
+
+  /** Whether the page is waiting for the upstream to come back. */
+  get suspended(): boolean {
+    return !this.closed && !this.upstream;
+  }
+
+  /** The gateway's link came back: dial now rather than at the next retry. */
+  linkUp(): void {
+    if (!this.suspended || this.dialing) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.failedDials = 0;
+    void this.redial();
+  }
+
+  /** The link went down: stop retrying until linkUp(). */
+  linkDown(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** End both sides (session over). */
+  close(code = 1001, reason = 'Roamlab session closed'): void {
+    if (this.closed) return;
+    this.page.close(code, reason);
+    setTimeout(() => this.page.terminate(), 1000).unref();
+    this.finish();
+  }
+
+  private attach(ws: WebSocket): void {
+    this.upstream = ws;
+    ws.on('message', (data, isBinary) => {
+      if (this.page.readyState !== WebSocket.OPEN) return;
+      this.page.send(data, { binary: isBinary });
+      if (this.page.bufferedAmount > HIGH_WATER && !ws.isPaused) {
+        ws.pause();
+        this.whenDrained(this.page, () => ws.resume());
+      }
+    });
+    ws.on('error', () => undefined);
+    ws.once('close', (code, reason) => this.upstreamClosed(ws, code, reason.toString()));
+    this.flush();
+  }
+
+  private fromPage(data: RawData, binary: boolean): void {
+    const up = this.upstream;
+    if (up && up.readyState === WebSocket.OPEN) {
+      up.send(data, { binary });
+      if (up.bufferedAmount > HIGH_WATER && !this.page.isPaused) {
+        this.page.pause();
+        this.whenDrained(up, () => this.page.resume());
+      }
+      return;
+    }
+    const size = byteLength(data);
+    if (this.queuedBytes + size > MAX_QUEUED_BYTES) {
+      this.env.log?.('gateway: websocket queue full while reconnecting; closing the page socket');
+      this.page.close(1011, 'Roamlab: too much to send while reconnecting');
+      this.finish();
+      return;
+    }
+    this.queue.push({ data, binary });
+    this.queuedBytes += size;
+  }
+
+  private flush(): void {
+    const up = this.upstream;
+    if (!up || up.readyState !== WebSocket.OPEN) return;
+    for (const m of this.queue) up.send(m.data, { binary: m.binary });
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  private upstreamClosed(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.upstream || this.closed) return;
+    this.upstream = undefined;
+    // 1006: no close frame, i.e. the connection under it died. Anything else the server said on
+    // purpose (kernel shut down, server stopping): pass it on.
+    if (code !== 1006) {
+      if (this.page.readyState === WebSocket.OPEN) this.page.close(code === 1005 ? 1000 : safeCode(code), reason);
+      this.finish();
+      return;
+    }
+    this.env.log?.('gateway: a websocket lost its upstream; holding the page side until the link is back');
+    this.failedDials = 0;
+    if (this.env.linkUp()) this.scheduleRetry(0);
+  }
+
+  private scheduleRetry(index: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const delay = RETRY_MS[Math.min(index, RETRY_MS.length - 1)]!;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.env.linkUp()) void this.redial();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async redial(): Promise<void> {
+    if (this.closed || this.dialing || this.upstream) return;
+    this.dialing = true;
+    const r = await dialAndOpen(this.env);
+    this.dialing = false;
+    if (this.closed) {
+      if (r.ok) r.ws.terminate();
+      return;
+    }
+    if (r.ok) {
+      this.resumed++;
+      this.failedDials = 0;
+      this.env.log?.('gateway: websocket resumed');
+      this.attach(r.ws);
+      return;
+    }
+    this.failedDials++;
+    // The hub answered and refused (404: the kernel is gone, 403, 503 from a server going
+    // away): the page must hear it from the hub itself, so close its socket and let JupyterLab
+    // reconnect — now, while the link is up.
+    const refused = r.status !== undefined && r.status !== 502 && r.status !== 503;
+    if (refused || this.failedDials >= MAX_DIALS_WHILE_UP) {
+      this.env.log?.(`gateway: websocket could not be resumed (${r.message}); the page will reconnect itself`);
+      if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: upstream gone');
+      this.finish();
+      return;
+    }
+    if (this.env.linkUp()) this.scheduleRetry(this.failedDials);
+  }
+
+  private whenDrained(ws: WebSocket, then: () => void): void {
+    const check = () => {
+      if (this.closed) return;
+      if (ws.bufferedAmount <= HIGH_WATER / 4) then();
+      else setTimeout(check, 10).unref();
+    };
+    setTimeout(check, 10).unref();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const up = this.upstream;
+    this.upstream = undefined;
+    if (up) {
+      up.removeAllListeners('close');
+      if (up.readyState === WebSocket.OPEN) up.close(1000);
+      setTimeout(() => up.terminate(), 1000).unref();
+    }
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.onDone(this);
+  }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return (data as Buffer | ArrayBuffer).byteLength;
+}
+
+/** Close codes a peer may send (1005/1006/1015 are reserved for "no code"). */
+function safeCode(code: number): number {
+  return code === 1006 || code === 1015 || code < 1000 || code >= 5000 ? 1011 : code;
+}

@@ -1,0 +1,133 @@
+/**
+ * Roaming through real parts on loopback: `roamlab start --json` as a separate process, a real
+ * sshd as the gateway, JupyterHub 5.2 with JupyterLab 4, a real Secret Service keychain, and
+ * Chromium holding the Lab page open across each fault. Faults that need a link to go down or
+ * go silent are in roaming-netns.test.ts; these need none:
+ *   - sshd killed and restarted (the gateway's host key unchanged),
+ *   - the token revoked at the hub while away (a new one minted from the keychain, nobody asked),
+ *   - the laptop asleep: the roamlab process stopped (SIGSTOP) for 60 s, then continued.
+ * Each case checks the state transitions, that the same notebook page runs a cell afterwards
+ * (no reload), that no spawn was requested, and that nothing leaked.
+ */
+import { readdirSync } from 'node:fs';
+import { AsyncEntry } from '@napi-rs/keyring';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { startHub, type RigHub } from '../rig/hubs';
+import { startSshd, childPids, type RigSshd } from '../rig/sshd';
+import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
+import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
+import { countSpawnRequests, runCellInOpenNotebook } from './helpers/lab';
+
+const ID = 'roam';
+const USER = 'rover';
+
+let keyring: RigKeyring;
+let sshd: RigSshd;
+let hub: RigHub;
+let browser: Browser;
+let page: Page;
+let cli: CliSession;
+let env: NodeJS.ProcessEnv;
+/** Every WebSocket the Lab page opened: a held-and-resumed socket adds none. */
+const pageSockets: string[] = [];
+
+/** Open file descriptors of the roamlab process (sockets, pipes, files). */
+const openFds = (): number => readdirSync(`/proc/${cli.child.pid}/fd`).length;
+
+const states = (from = 0): string[] => cli.lines.slice(from).filter((l) => l.event === 'state').map((l) => l.name as string);
+const isBack = (from: number) => (l: JsonLine) => cli.lines.indexOf(l) >= from && l.event === 'state' && l.name === 'ready' && typeof l.downForMs === 'number';
+
+beforeAll(async () => {
+  keyring = await startKeyring();
+  Object.assign(process.env, keyring.env);
+  [sshd, hub, browser] = await Promise.all([startSshd(), startHub({ flavor: 'jh5', prefix: '/jhub/' }), launchChromium()]);
+  const home = makeHome([
+    {
+      schema: 1,
+      id: ID,
+      name: 'Roaming facility',
+      hub: { url: hub.url },
+      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+      classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
+    },
+  ]);
+  env = { ROAMLAB_HOME: home, ...keyring.env };
+  const login = await runCli(['login', ID, '--user', USER, '--password-stdin'], env, hub.password);
+  expect(login.code, login.stderr).toBe(0);
+  cli = CliSession.start(['start', ID, '--class', 'small', '--json'], env);
+  const ready = await cli.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+  page = await browser.newPage();
+  page.on('websocket', (ws) => pageSockets.push(ws.url()));
+  await page.goto(ready.url as string);
+  expect(await sixTimesSevenInLab(page, 'roaming-before')).toBe('42');
+}, 300_000);
+
+afterAll(async () => {
+  cli?.child.kill('SIGCONT');
+  cli?.child.kill('SIGINT');
+  await cli?.exited;
+  await browser?.close();
+  await hub?.stop();
+  await sshd?.stop();
+  await keyring?.stop();
+}, 60_000);
+
+describe('a session through sshd comes back by itself', () => {
+  it('sshd killed and restarted: degraded → reconnecting → ready, and the same notebook runs a cell', async () => {
+    const from = cli.lines.length;
+    const spawnsBefore = countSpawnRequests(hub, USER);
+    const socketsBefore = pageSockets.length;
+    expect(pageSockets.some((u) => u.includes('/api/kernels/'))).toBe(true);
+    const fdsBefore = openFds();
+    await sshd.restart();
+    const back = await cli.waitFor(isBack(from), 60_000);
+    expect(back.reason).toMatch(/^Back — \d+ s offline$/);
+    const seen = states(from);
+    expect(seen[0]).toBe('degraded');
+    expect(seen).toContain('reconnecting');
+    expect(seen.at(-1)).toBe('ready');
+    expect(seen).not.toContain('ended');
+    // Same page, same kernel, no reload: the page's kernel socket was held and resumed.
+    expect(await runCellInOpenNotebook(page, '6*8')).toBe('48');
+    await screenshot(page, 'roaming-after-sshd-restart');
+    expect(pageSockets.slice(socketsBefore)).toEqual([]);
+    expect(openFds()).toBeLessThanOrEqual(fdsBefore + 2);
+    expect(countSpawnRequests(hub, USER)).toBe(spawnsBefore);
+    expect(spawnsBefore).toBe(1);
+    // The old connection's sshd child is gone; exactly one session connection remains.
+    expect(childPids(sshd.pid!).length).toBe(1);
+  }, 120_000);
+
+  it('a token revoked at the hub while away is replaced from the keychain without asking', async () => {
+    const entry = new AsyncEntry('roamlab', `${ID}/token/${USER}`, { linux: { store: 'secret-service' } });
+    const before = await entry.getPassword();
+    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${USER}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
+    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
+    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    const from = cli.lines.length;
+    await sshd.restart();
+    await cli.waitFor(isBack(from), 60_000);
+    const after = await entry.getPassword();
+    expect(after).toMatch(/^[A-Za-z0-9]{20,}$/);
+    expect(after).not.toBe(before);
+    expect(cli.stderr).not.toContain(after!);
+    expect(await runCellInOpenNotebook(page, '7*8')).toBe('56');
+  }, 120_000);
+
+  it('asleep for 60 s (process stopped), then continued: it notices, checks the link, and the page works', async () => {
+    const from = cli.lines.length;
+    cli.child.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 60_000));
+    cli.child.kill('SIGCONT');
+    const wake = await cli.waitFor((l) => cli.lines.indexOf(l) >= from && l.event === 'wake', 15_000);
+    expect(wake.sleptMs as number).toBeGreaterThan(55_000);
+    // The SSH connection survived the pause (nothing timed it out at the gateway): no reconnect
+    // is needed, and none is made; if one were, it must end ready.
+    await new Promise((r) => setTimeout(r, 3000));
+    const seen = states(from);
+    expect(seen.filter((s) => s === 'ended')).toEqual([]);
+    expect(await runCellInOpenNotebook(page, '8*8')).toBe('64');
+  }, 120_000);
+});
