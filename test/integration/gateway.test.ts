@@ -12,6 +12,8 @@ let upstream: http.Server;
 let wss: WebSocketServer;
 let upstreamPort = 0;
 const seen: http.IncomingHttpHeaders[] = [];
+/** Every upstream WebSocket connection, in order. */
+const upstreamWs: { ws: WebSocket; url: string }[] = [];
 let gateway: LocalGateway;
 
 function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -53,10 +55,16 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url, headers: req.headers }));
   });
-  wss = new WebSocketServer({ server: upstream });
+  wss = new WebSocketServer({
+    server: upstream,
+    handleProtocols: (offered) => (offered.has('v1.kernel.websocket.jupyter.org') ? 'v1.kernel.websocket.jupyter.org' : false),
+    verifyClient: (info, cb) => (info.req.url?.includes('/gone/') && upstreamWs.some((u) => u.url.includes('/gone/')) ? cb(false, 404) : cb(true)),
+  });
   wss.on('connection', (ws, req) => {
     seen.push(req.headers);
-    ws.on('message', (m) => ws.send(`echo:${m.toString()}`));
+    upstreamWs.push({ ws, url: req.url ?? '' });
+    ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo:${m.toString()}`, { binary: isBinary }));
+    if (req.url?.includes('/hello-on-open')) ws.send('hello from the kernel');
   });
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
@@ -67,7 +75,7 @@ beforeAll(async () => {
     describe: 'direct',
     close: async () => {},
   };
-  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab' });
+  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', waitForLinkMs: 400, facilityName: 'Test <Facility>' });
   await gateway.listen();
 });
 
@@ -162,5 +170,116 @@ describe('local gateway', () => {
     const refused = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k/channels`, { origin: `http://127.0.0.1:${gateway.port}` });
     const [err] = await once(refused, 'error');
     expect(String((err as Error).message)).toMatch(/403/);
+  });
+});
+
+/** A page-side WebSocket through the gateway, with the session cookie. */
+async function pageSocket(path: string, protocols: string[] = []): Promise<WebSocket> {
+  const cookie = await enter();
+  const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}${path}`, protocols, { headers: { cookie }, origin: `http://127.0.0.1:${gateway.port}` });
+  await once(ws, 'open');
+  return ws;
+}
+
+function nextMessage(ws: WebSocket, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no message')), timeoutMs);
+    ws.once('message', (m) => {
+      clearTimeout(t);
+      resolve(String(m));
+    });
+  });
+}
+
+describe('local gateway while the link is down', () => {
+  it('holds a request a few seconds, then answers 503 with Retry-After; a page navigation gets a page that reloads itself', async () => {
+    const cookie = await enter();
+    const headers = { host: `127.0.0.1:${gateway.port}`, cookie };
+    gateway.setLinkDown();
+    try {
+      const t0 = Date.now();
+      const api = await request(gateway.port, '/jhub/user/a/api/contents', headers);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
+      expect(api.status).toBe(503);
+      expect(api.headers['retry-after']).toBe('2');
+      expect(JSON.parse(api.body)).toMatchObject({ reason: 'reconnecting' });
+      const nav = await request(gateway.port, '/jhub/user/a/lab', { ...headers, accept: 'text/html,application/xhtml+xml' });
+      expect(nav.status).toBe(503);
+      expect(nav.body).toContain('<meta http-equiv="refresh" content="3">');
+      expect(nav.body).toContain('Reconnecting to Test &lt;Facility&gt;');
+      // Still no token on this side.
+      expect(nav.body + api.body).not.toContain(TOKEN);
+    } finally {
+      gateway.setLinkUp();
+    }
+  });
+
+  it('lets a waiting request through when the link comes back within the wait', async () => {
+    const cookie = await enter();
+    gateway.setLinkDown();
+    const pending = request(gateway.port, '/jhub/user/a/api/status', { host: `127.0.0.1:${gateway.port}`, cookie });
+    setTimeout(() => gateway.setLinkUp(), 100);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).path).toBe('/jhub/user/a/api/status');
+  });
+
+  it('keeps the page\'s WebSocket open across a dead upstream, queues what the page sends, and resumes on the same URL', async () => {
+    const path = '/jhub/user/a/api/kernels/k1/channels?session_id=abc';
+    const ws = await pageSocket(path, ['v1.kernel.websocket.jupyter.org']);
+    expect(ws.protocol).toBe('v1.kernel.websocket.jupyter.org');
+    const first = upstreamWs.at(-1)!;
+    expect(first.url).toBe(path);
+    let pageClosed = false;
+    ws.on('close', () => (pageClosed = true));
+    // The link dies: the upstream connection vanishes without a close frame.
+    gateway.setLinkDown();
+    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gateway.webSockets.held).toBe(1);
+    ws.send('sent while away');
+    ws.send(Buffer.from([1, 2, 3]));
+    await new Promise((r) => setTimeout(r, 200));
+    const count = upstreamWs.length;
+    expect(upstreamWs.length).toBe(count); // nothing dialled while the link is down
+    const echo = nextMessage(ws);
+    gateway.setLinkUp();
+    expect(await echo).toBe('echo:sent while away');
+    const second = upstreamWs.at(-1)!;
+    expect(second).not.toBe(first);
+    expect(second.url).toBe(path);
+    expect(gateway.webSockets).toMatchObject({ held: 0 });
+    expect(gateway.webSockets.resumed).toBeGreaterThanOrEqual(1);
+    expect(pageClosed).toBe(false);
+    ws.close();
+  });
+
+  it('closes the page\'s socket (1011) when the hub no longer knows it, so the page reconnects by itself', async () => {
+    const ws = await pageSocket('/jhub/user/a/api/kernels/gone/channels');
+    const closed = once(ws, 'close');
+    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    const [code] = await closed;
+    expect(code).toBe(1011);
+  });
+
+  it('passes on a close the hub meant (kernel shut down)', async () => {
+    const ws = await pageSocket('/jhub/user/a/api/kernels/k2/channels');
+    const closed = once(ws, 'close');
+    upstreamWs.at(-1)!.ws.close(4001, 'kernel shut down');
+    const [code, reason] = await closed;
+    expect(code).toBe(4001);
+    expect(String(reason)).toBe('kernel shut down');
+  });
+
+  it('answers 503 to a new WebSocket while the link stays down', async () => {
+    const cookie = await enter();
+    gateway.setLinkDown();
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k3/channels`, { headers: { cookie }, origin: `http://127.0.0.1:${gateway.port}` });
+      const [err] = await once(ws, 'error');
+      expect(String((err as Error).message)).toMatch(/503/);
+    } finally {
+      gateway.setLinkUp();
+    }
   });
 });
