@@ -10,6 +10,11 @@
  * Single-user servers serve jupyter-resource-usage's GET api/metrics/v1 through the stand-in in
  * test/rig/metrics (unless metrics: false). Every hub gets free random ports and its own temp dir;
  * stop() kills everything it started.
+ *
+ * With { netns, adminIp } (test/rig/netns.ts) the hub, its proxy and its servers run inside that
+ * network namespace; the proxy then listens on all of the namespace's addresses, so that an sshd
+ * in the namespace forwards to 127.0.0.1:port (RigHub.url, what a facility profile names) and the
+ * test process reaches it over the rig's never-faulted admin link (RigHub.adminUrl).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +27,19 @@ export type HubFlavor = 'jh5' | 'jh3';
 
 export interface RigHub {
   flavor: HubFlavor;
-  /** base URL including the path prefix, with trailing slash, e.g. http://127.0.0.1:41234/jhub/ */
+  /**
+   * base URL including the path prefix, with trailing slash, e.g. http://127.0.0.1:41234/jhub/.
+   * With netns: the URL as seen inside the namespace (through an SSH forward), which is what a
+   * facility profile names; the test process itself uses adminUrl.
+   */
   url: string;
+  /**
+   * Where this test process reaches the hub for admin API calls: the same as url in the root
+   * namespace; with netns, http://{adminIp}:{port}{prefix} over the rig's admin link.
+   */
+  adminUrl: string;
+  /** The network namespace the hub runs in (undefined: the root namespace). */
+  netns: string | undefined;
   port: number; // public proxy port
   prefix: string; // '/', '/jhub/', ...
   password: string; // DummyAuthenticator password
@@ -31,8 +47,17 @@ export interface RigHub {
   classKey: string; // 'profile' on jh5, 'notebook_class' on jh3
   version: string; // as GET /hub/api reports it
   logFile: string;
-  /** stop the hub and proxy (servers keep running only if keepServers) */
+  /** stop the hub, the proxy and every server and kernel it started */
   stop(): Promise<void>;
+  /**
+   * "The facility restarted JupyterHub": the hub process is killed (SIGKILL, no cleanup, so its
+   * single-user servers keep running) and so is configurable-http-proxy (SIGTERM); then both
+   * start again on the same ports with the same database, cookie secret and tokens, and this
+   * resolves once GET hub/api answers again. The new hub finds the running servers in its
+   * database and routes them through the new proxy. Resolves with how long the hub's URL was
+   * unanswered, in ms.
+   */
+  restart(): Promise<number>;
 }
 
 export interface StartHubOptions {
@@ -56,6 +81,18 @@ export interface StartHubOptions {
   metrics?: boolean;
   /** How long to wait for GET {url}hub/api to answer 200 (default 90 s). */
   startTimeoutMs?: number;
+  /**
+   * Run the hub (and proxy, servers, kernels) inside this network namespace: `ip netns exec NS
+   * /usr/sbin/chroot ...` (jh5) or `ip netns exec NS /usr/bin/jupyterhub` (jh3). Needs adminIp.
+   */
+  netns?: string;
+  /** With netns: the namespace's address on a link the test process can always reach (NetRig.adminIp). */
+  adminIp?: string;
+  /**
+   * The address the public proxy binds (ROAMLAB_RIG_BIND_IP). Default 127.0.0.1, or 0.0.0.0 with
+   * netns (loopback for sshd's forwards, the admin address for the test process).
+   */
+  bindIp?: string;
 }
 
 /** Where the rig sources live (this directory). */
@@ -271,9 +308,13 @@ function installExitHook(): void {
 }
 
 export async function startHub(opts: StartHubOptions): Promise<RigHub> {
-  const { flavor } = opts;
+  const { flavor, netns } = opts;
   if (flavor !== 'jh5' && flavor !== 'jh3') throw new Error(`unknown hub flavor ${String(flavor)}`);
   const prefix = normalizePrefix(opts.prefix);
+  if (netns !== undefined && opts.adminIp === undefined) {
+    throw new Error('startHub: netns needs adminIp (an address of the namespace this process can reach)');
+  }
+  const bindIp = opts.bindIp ?? (netns !== undefined ? '0.0.0.0' : '127.0.0.1');
 
   if (flavor === 'jh5') {
     if (!chrootReady()) {
@@ -312,7 +353,6 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   }
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, `${runId}.log`);
-  const logFd = fs.openSync(logFile, 'a');
 
   const hubEnv: Record<string, string> = {
     PATH: SYSTEM_PATH,
@@ -324,6 +364,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
     ROAMLAB_RIG_RUN_ID: runId,
     ROAMLAB_RIG_RUN_DIR: runDir,
     ROAMLAB_RIG_PORT: String(port),
+    ROAMLAB_RIG_BIND_IP: bindIp,
     ROAMLAB_RIG_PREFIX: prefix,
     ROAMLAB_RIG_HUB_PORT: String(hubPort),
     ROAMLAB_RIG_PROXY_API_PORT: String(apiPort),
@@ -337,25 +378,42 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   if (opts.shortRuntime !== undefined) hubEnv.ROAMLAB_RIG_SHORT_RUNTIME = String(opts.shortRuntime);
   if (metrics) hubEnv.ROAMLAB_RIG_METRICS_DIR = `${runDir}/metrics`;
 
-  let child: ChildProcess;
   const cfg = `${runDir}/jupyterhub_config.py`;
-  if (flavor === 'jh5') {
-    // chroot(1) resets the cwd to /; env -i -C gives a clean environment and the run dir.
-    const envArgs = Object.entries(hubEnv).map(([k, v]) => `${k}=${v}`);
-    child = spawn(
-      '/usr/sbin/chroot',
-      [CHROOT_DIR, '/usr/bin/env', '-i', '-C', runDir, ...envArgs, '/usr/bin/jupyterhub', '-f', cfg],
-      { detached: true, stdio: ['ignore', logFd, logFd], env: { PATH: SYSTEM_PATH, ROAMLAB_RIG_RUN_ID: runId } },
-    );
-  } else {
-    child = spawn('/usr/bin/jupyterhub', ['-f', cfg], {
-      cwd: runDir,
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: hubEnv,
-    });
-  }
-  fs.closeSync(logFd);
+  // `ip netns exec` execs what follows after setns, so the child stays the hub's own process.
+  const inNetns = (argv: string[]): [string, string[]] =>
+    netns === undefined ? [argv[0]!, argv.slice(1)] : ['/usr/sbin/ip', ['netns', 'exec', netns, ...argv]];
+  const launch = (): ChildProcess => {
+    const fd = fs.openSync(logFile, 'a');
+    try {
+      if (flavor === 'jh5') {
+        // chroot(1) resets the cwd to /; env -i -C gives a clean environment and the run dir.
+        const envArgs = Object.entries(hubEnv).map(([k, v]) => `${k}=${v}`);
+        const [cmd, args] = inNetns([
+          '/usr/sbin/chroot',
+          CHROOT_DIR,
+          '/usr/bin/env',
+          '-i',
+          '-C',
+          runDir,
+          ...envArgs,
+          '/usr/bin/jupyterhub',
+          '-f',
+          cfg,
+        ]);
+        return spawn(cmd, args, {
+          detached: true,
+          stdio: ['ignore', fd, fd],
+          env: { PATH: SYSTEM_PATH, ROAMLAB_RIG_RUN_ID: runId },
+        });
+      }
+      const [cmd, args] = inNetns(['/usr/bin/jupyterhub', '-f', cfg]);
+      return spawn(cmd, args, { cwd: runDir, detached: true, stdio: ['ignore', fd, fd], env: hubEnv });
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  let child = launch();
   const pgid = child.pid;
   if (pgid === undefined) {
     removeTree(hostRunDir);
@@ -365,27 +423,34 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   running.add(handle);
   installExitHook();
 
+  // The hub process of the current launch (restart() replaces it).
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
+  let exitPromise: Promise<void> = Promise.resolve();
+  const watch = (c: ChildProcess) => {
+    exited = false;
+    exitPromise = new Promise<void>((resolve) => {
+      c.once('exit', () => {
+        if (c === child) exited = true;
+        resolve();
+      });
     });
-  });
+  };
+  watch(child);
 
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      const g = handle.pgid;
       // The hub stops its servers and the proxy on SIGTERM (cleanup_servers); give it time.
       if (!exited) {
-        signal(-pgid, 'SIGTERM');
+        signal(-g, 'SIGTERM');
         await within(exitPromise, 15_000);
       }
       if (!exited) {
-        signal(-pgid, 'SIGKILL');
+        signal(-g, 'SIGKILL');
         await within(exitPromise, 3000);
       }
-      signal(-pgid, 'SIGKILL'); // stragglers in the hub's own group
+      signal(-g, 'SIGKILL'); // stragglers in the hub's own group
       // Servers, kernels and the proxy live in their own sessions; they carry the run tag.
       await sweep(runId);
       running.delete(handle);
@@ -395,17 +460,47 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   };
 
   const url = `http://127.0.0.1:${port}${prefix}`;
+  const adminUrl = netns === undefined ? url : `http://${opts.adminIp}:${port}${prefix}`;
   let version: string;
   try {
-    version = await waitForHub(url, child, logFile, opts.startTimeoutMs ?? 90_000, flavor);
+    version = await waitForHub(adminUrl, child, logFile, opts.startTimeoutMs ?? 90_000, flavor);
   } catch (err) {
     await stop();
     throw err;
   }
 
+  const restart = async (): Promise<number> => {
+    if (stopped) throw new Error('restart: the hub was stopped');
+    const down = Date.now();
+    // 1. The hub, without its cleanup: its servers (own sessions) keep running.
+    const g = handle.pgid;
+    signal(-g, 'SIGKILL');
+    await within(exitPromise, 5000);
+    if (!exited) throw new Error(`restart: the hub (pid ${g}) did not die`);
+    // 2. The proxy (its own session; pid file in the run dir). Only if it carries our run tag.
+    const proxyPidFile = path.join(hostRunDir, 'proxy.pid');
+    const proxyPid = Number(fs.existsSync(proxyPidFile) ? fs.readFileSync(proxyPidFile, 'utf8').trim() : NaN);
+    if (Number.isInteger(proxyPid) && proxyPid > 0 && processesTagged(runId).includes(proxyPid)) {
+      signal(proxyPid, 'SIGTERM');
+      if ((await waitGone([proxyPid], 5000)).length > 0) {
+        signal(proxyPid, 'SIGKILL');
+        await waitGone([proxyPid], 2000);
+      }
+    }
+    // 3. Both again, same ports, same state.
+    child = launch();
+    if (child.pid === undefined) throw new Error(`restart: could not spawn the hub (see ${logFile})`);
+    handle.pgid = child.pid;
+    watch(child);
+    await waitForHub(adminUrl, child, logFile, opts.startTimeoutMs ?? 90_000, flavor);
+    return Date.now() - down;
+  };
+
   return {
     flavor,
     url,
+    adminUrl,
+    netns,
     port,
     prefix,
     password,
@@ -414,5 +509,6 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
     version,
     logFile,
     stop,
+    restart,
   };
 }

@@ -81,7 +81,8 @@ fi
 
 # Sanity of what the tests call directly.
 for bin in /usr/bin/jupyterhub /usr/bin/jupyterhub-singleuser /usr/bin/configurable-http-proxy \
-  /usr/bin/dbus-daemon /usr/bin/gnome-keyring-daemon /usr/bin/secret-tool /usr/sbin/debootstrap /usr/sbin/chroot; do
+  /usr/bin/dbus-daemon /usr/bin/gnome-keyring-daemon /usr/bin/secret-tool /usr/sbin/debootstrap /usr/sbin/chroot \
+  /usr/sbin/sshd /usr/bin/ssh /usr/sbin/ip /usr/sbin/nft; do
   [[ -x "$bin" ]] || fail "$bin is missing"
 done
 host_hub=$(/usr/bin/jupyterhub --version 2>>"$log" | tail -n 1) || fail "/usr/bin/jupyterhub --version"

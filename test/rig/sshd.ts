@@ -1,8 +1,11 @@
 /**
  * A real OpenSSH sshd on loopback for tests and the benchmark: its own host key, a client key
  * in authorized_keys, a known_hosts that already trusts it. Everything lives in one temp dir.
+ *
+ * With { netns, listenAddress } it runs inside a network namespace (test/rig/netns.ts) instead,
+ * listening on that namespace's address; known_hosts then names [listenAddress]:port.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -10,7 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export interface RigSshd {
-  host: '127.0.0.1';
+  /** The address sshd listens on and the client connects to (127.0.0.1 unless listenAddress). */
+  host: string;
   port: number;
   user: string;
   identityFile: string;
@@ -23,8 +27,27 @@ export interface RigSshd {
   readonly pid: number | undefined;
   /** The sshd log (sshd -e writes it to stderr, which goes here). */
   logFile: string;
+  /** The network namespace sshd runs in (undefined: the root namespace). */
+  netns: string | undefined;
   stop(): Promise<void>;
+  /** Stop the listener and its sessions, start it again: same port, same host key. */
   restart(): Promise<void>;
+}
+
+export interface StartSshdOptions {
+  port?: number;
+  /** Run sshd inside this network namespace (`ip netns exec NS /usr/sbin/sshd ...`). */
+  netns?: string;
+  /**
+   * The address sshd listens on and known_hosts names (default 127.0.0.1). With netns, an
+   * address of that namespace, e.g. NetRig.serverIp.
+   */
+  listenAddress?: string;
+  /**
+   * Extra sshd_config lines appended as they are, e.g. ['ClientAliveInterval 5',
+   * 'ClientAliveCountMax 2']. None by default: OpenSSH's defaults hold.
+   */
+  extraConfig?: string[];
 }
 
 /** Direct children of a process (Linux /proc), e.g. sshd's per-connection processes. */
@@ -56,26 +79,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolve once something on the port sends an SSH banner line. */
-async function waitForBanner(port: number, deadline: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      let buf = '';
-      const done = (v: boolean) => {
-        s.destroy();
-        resolve(v);
-      };
-      s.setTimeout(1000, () => done(false));
-      s.on('data', (d) => {
-        buf += d.toString('latin1');
-        if (buf.includes('\n')) done(buf.startsWith('SSH-2.0-'));
-      });
-      s.on('error', () => done(false));
-      s.on('close', () => done(false));
+/** One attempt: does host:port answer with an SSH banner line (from this namespace)? */
+function bannerHere(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, host);
+    let buf = '';
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      if (buf.includes('\n')) done(buf.startsWith('SSH-2.0-'));
     });
+    s.on('error', () => done(false));
+    s.on('close', () => done(false));
+  });
+}
+
+/**
+ * One attempt from inside network namespace ns (bash's /dev/tcp), so that the check works while
+ * the rig's faultable link is down or dropping.
+ */
+function bannerInNetns(ns: string, host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const script = 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r -t 1 line <&3 && printf %s "$line"';
+    execFile(
+      '/usr/sbin/ip',
+      ['netns', 'exec', ns, '/usr/bin/timeout', '2', '/bin/bash', '-c', script, 'banner', host, String(port)],
+      { timeout: 3000 },
+      (err, stdout) => resolve(!err && String(stdout).startsWith('SSH-2.0-')),
+    );
+  });
+}
+
+/** Resolve once something on host:port sends an SSH banner line. */
+async function waitForBanner(host: string, port: number, deadline: number, netns?: string): Promise<void> {
+  for (;;) {
+    const ok = netns === undefined ? await bannerHere(host, port) : await bannerInNetns(netns, host, port);
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd on port ${port} did not answer with a banner`);
+    if (Date.now() > deadline) throw new Error(`sshd on ${host}:${port} did not answer with a banner`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -85,7 +129,12 @@ function blobOfPub(pubFile: string): Buffer {
   return Buffer.from(b64!, 'base64');
 }
 
-export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> {
+export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
+  const host = opts.listenAddress ?? '127.0.0.1';
+  const { netns } = opts;
+  if (netns !== undefined && opts.listenAddress === undefined) {
+    throw new Error('startSshd: netns needs listenAddress (an address inside that namespace)');
+  }
   await fsp.mkdir('/run/sshd', { recursive: true });
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'roamlab-sshd-'));
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
@@ -103,7 +152,7 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
   await fsp.writeFile(
     config,
     [
-      'ListenAddress 127.0.0.1',
+      `ListenAddress ${host}`,
       `Port ${port}`,
       `HostKey ${hostKey}`,
       `PidFile ${pidFile}`,
@@ -122,6 +171,7 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
       'MaxStartups 200',
       'MaxSessions 100',
       'LogLevel VERBOSE',
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -129,7 +179,7 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
 
   const hostBlob = blobOfPub(`${hostKey}.pub`);
   const knownHostsFile = path.join(dir, 'known_hosts');
-  await fsp.writeFile(knownHostsFile, `[127.0.0.1]:${port} ssh-ed25519 ${hostBlob.toString('base64')}\n`, { mode: 0o600 });
+  await fsp.writeFile(knownHostsFile, `[${host}]:${port} ssh-ed25519 ${hostBlob.toString('base64')}\n`, { mode: 0o600 });
   const hostKeyFingerprint = 'SHA256:' + createHash('sha256').update(hostBlob).digest('base64').replace(/=+$/, '');
 
   let child: ChildProcess | undefined;
@@ -137,12 +187,17 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
 
   const launch = async () => {
     logFd = await fsp.open(logFile, 'a');
-    child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', logFd.fd, logFd.fd] });
+    // `ip netns exec` execs sshd after setns, so child.pid is sshd's own pid either way.
+    const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', config];
+    child =
+      netns === undefined
+        ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd.fd, logFd.fd] })
+        : spawn('/usr/sbin/ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', logFd.fd, logFd.fd] });
     const exited = new Promise<never>((_, reject) =>
       child!.once('exit', (code) => reject(new Error(`sshd exited early (code ${code}); see ${logFile}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([waitForBanner(port, Date.now() + 10_000), exited]);
+    await Promise.race([waitForBanner(host, port, Date.now() + 10_000, netns), exited]);
   };
 
   const kill = async () => {
@@ -171,7 +226,7 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
   await launch();
 
   return {
-    host: '127.0.0.1',
+    host,
     port,
     user: os.userInfo().username,
     identityFile: clientKey,
@@ -180,6 +235,7 @@ export async function startSshd(opts: { port?: number } = {}): Promise<RigSshd> 
     hostKeyFiles: [hostKey],
     dir,
     logFile,
+    netns,
     get pid() {
       return child?.pid;
     },

@@ -6,7 +6,10 @@
 #
 # Driven entirely by environment variables that test/rig/hubs.ts sets:
 #   ROAMLAB_RIG_FLAVOR           'jh5' | 'jh3' (default: from the hub's major version)
-#   ROAMLAB_RIG_PORT             public proxy port (bound on 127.0.0.1)
+#   ROAMLAB_RIG_PORT             public proxy port
+#   ROAMLAB_RIG_BIND_IP          address the public proxy listens on (default 127.0.0.1; 0.0.0.0 when
+#                                the hub runs in a network namespace of test/rig/netns.ts). The hub
+#                                itself always talks to the proxy at 127.0.0.1.
 #   ROAMLAB_RIG_PREFIX           base_url path prefix, e.g. '/' or '/jhub/'
 #   ROAMLAB_RIG_HUB_PORT         hub's internal port
 #   ROAMLAB_RIG_PROXY_API_PORT   configurable-http-proxy's REST API port
@@ -28,6 +31,7 @@ import asyncio
 import html
 import os
 import secrets
+import shlex
 import sys
 
 import jupyterhub
@@ -51,6 +55,7 @@ def env(name, default=None):
 
 FLAVOR = env('ROAMLAB_RIG_FLAVOR', 'jh5' if HUB_MAJOR >= 5 else 'jh3')
 PORT = int(env('ROAMLAB_RIG_PORT'))
+BIND_IP = env('ROAMLAB_RIG_BIND_IP', '127.0.0.1')
 PREFIX = env('ROAMLAB_RIG_PREFIX', '/')
 if not PREFIX.startswith('/'):
     PREFIX = '/' + PREFIX
@@ -73,11 +78,18 @@ METRICS_DIR = os.environ.get('ROAMLAB_RIG_METRICS_DIR') or None
 os.makedirs(RUN_DIR, exist_ok=True)
 
 # --- network -------------------------------------------------------------------------------
+# bind_url stays on loopback even when the proxy listens on more: with 0.0.0.0 there, the hub would
+# wait for the proxy at socket.gethostname(), which the chroot cannot resolve.
 c.JupyterHub.bind_url = f'http://127.0.0.1:{PORT}{PREFIX}'
 c.JupyterHub.hub_ip = '127.0.0.1'
 c.JupyterHub.hub_port = HUB_PORT
 c.ConfigurableHTTPProxy.api_url = f'http://127.0.0.1:{PROXY_API_PORT}'
-c.ConfigurableHTTPProxy.command = [PROXY_CMD]
+if BIND_IP == '127.0.0.1':
+    c.ConfigurableHTTPProxy.command = [PROXY_CMD]
+else:
+    # The hub appends '--ip 127.0.0.1 --port ...' to this command; a later --ip wins in CHP's
+    # option parser (commander), so the proxy listens on BIND_IP. exec: the pid stays the proxy's.
+    c.ConfigurableHTTPProxy.command = ['/bin/sh', '-c', f'exec "$0" "$@" --ip {shlex.quote(BIND_IP)}', PROXY_CMD]
 c.ConfigurableHTTPProxy.auth_token = secrets.token_hex(32)
 c.ConfigurableHTTPProxy.pid_file = os.path.join(RUN_DIR, 'proxy.pid')
 c.ConfigurableHTTPProxy.should_start = True
@@ -295,7 +307,7 @@ c.JupyterHub.last_activity_interval = 300
 c.JupyterHub.log_level = env('ROAMLAB_RIG_LOG_LEVEL', 'INFO')
 print(
     f'roamlab rig: {FLAVOR} JupyterHub {jupyterhub.__version__} (python {sys.version.split()[0]}) '
-    f'on 127.0.0.1:{PORT}{PREFIX} class key {CLASS_KEY!r}',
+    f'on {BIND_IP}:{PORT}{PREFIX} class key {CLASS_KEY!r}',
     file=sys.stderr,
     flush=True,
 )
