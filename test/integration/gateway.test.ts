@@ -192,7 +192,7 @@ function nextMessage(ws: WebSocket, timeoutMs = 3000): Promise<string> {
 }
 
 describe('local gateway while the link is down', () => {
-  it('holds a request a few seconds, then answers 503 with Retry-After; a page navigation gets a page that reloads itself', async () => {
+  it('holds a request a few seconds, then answers 504 with Retry-After (not 503: JupyterLab reads that as "server not running"); a navigation gets a page that reloads itself', async () => {
     const cookie = await enter();
     const headers = { host: `127.0.0.1:${gateway.port}`, cookie };
     gateway.setLinkDown();
@@ -200,7 +200,7 @@ describe('local gateway while the link is down', () => {
       const t0 = Date.now();
       const api = await request(gateway.port, '/jhub/user/a/api/contents', headers);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
-      expect(api.status).toBe(503);
+      expect(api.status).toBe(504);
       expect(api.headers['retry-after']).toBe('2');
       expect(JSON.parse(api.body)).toMatchObject({ reason: 'reconnecting' });
       const nav = await request(gateway.port, '/jhub/user/a/lab', { ...headers, accept: 'text/html,application/xhtml+xml' });

@@ -116,6 +116,25 @@ describe('a session through sshd comes back by itself', () => {
     expect(await runCellInOpenNotebook(page, '7*8')).toBe('56');
   }, 120_000);
 
+  it('a token revoked while connected is replaced at the next server check, and the page keeps working', async () => {
+    const entry = new AsyncEntry('roamlab', `${ID}/token/${USER}`, { linux: { store: 'secret-service' } });
+    const before = await entry.getPassword();
+    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${USER}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
+    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
+    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    const from = cli.lines.length;
+    const deadline = Date.now() + 75_000; // the monitor asks the hub about the server once a minute
+    let after = before;
+    while (after === before && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      after = await entry.getPassword();
+    }
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^[A-Za-z0-9]{20,}$/);
+    expect(states(from)).toEqual([]); // no drop, no reconnect: just a new token
+    expect(await runCellInOpenNotebook(page, '9*9')).toBe('81');
+  }, 120_000);
+
   it('asleep for 60 s (process stopped), then continued: it notices, checks the link, and the page works', async () => {
     const from = cli.lines.length;
     cli.child.kill('SIGSTOP');

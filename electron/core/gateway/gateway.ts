@@ -32,6 +32,8 @@ export interface GatewayOptions {
   waitForLinkMs?: number;
   /** Named in the "reconnecting" page, e.g. "DESY NAF". */
   facilityName?: string;
+  /** The hub refused a request that carried the token (401/403): the token may be revoked. */
+  onAuthRejected?: () => void;
   log?: (line: string) => void;
 }
 
@@ -85,6 +87,7 @@ export class LocalGateway {
       s.on('close', () => this.sockets.delete(s));
     });
     this.proxy.on('proxyRes', (proxyRes) => {
+      if (proxyRes.statusCode === 401 || proxyRes.statusCode === 403) this.options.onAuthRejected?.();
       const setCookie = proxyRes.headers['set-cookie'];
       if (setCookie) proxyRes.headers['set-cookie'] = setCookie.map(rewriteSetCookie);
       const location = proxyRes.headers.location;
@@ -220,8 +223,10 @@ export class LocalGateway {
 
   /**
    * The hub cannot be reached now: a page navigation gets a small page that says so and reloads
-   * itself; anything else (JupyterLab's API calls) a 503 with Retry-After, which JupyterLab
-   * treats as a failed request rather than a lost server, so it shows no "connection lost" dialog.
+   * itself (503); anything else (JupyterLab's API calls) 504 Gateway Timeout with Retry-After.
+   * Not 503: JupyterLab reads a 503 (or 424) from its kernel and session polls as JupyterHub
+   * saying "your server is not running" and offers to restart it — a click there would spawn.
+   * A 504 is a failed request to it: the polls back off and retry, and no dialog appears.
    */
   private unavailable(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (res.headersSent) {
@@ -240,7 +245,7 @@ export class LocalGateway {
       res.end(reconnectingPage(where));
       return;
     }
-    res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '2' });
+    res.writeHead(504, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '2' });
     res.end(JSON.stringify({ message: `Roamlab is reconnecting to ${where}; try again in a moment.`, reason: 'reconnecting' }));
   }
 
@@ -271,6 +276,7 @@ export class LocalGateway {
     }
     if (!first.ok) {
       this.options.log?.(`gateway: websocket to the hub failed: ${first.message}`);
+      if (first.status === 401 || first.status === 403) this.options.onAuthRejected?.();
       if (first.status) return refuse(first.status, http.STATUS_CODES[first.status] ?? 'Error');
       return refuse(503, 'Service Unavailable', 2);
     }

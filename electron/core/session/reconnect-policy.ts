@@ -86,3 +86,37 @@ export function shouldNotifyDrop(downForMs: number, thresholdMs = 5000): boolean
 function capitalize(s: string): string {
   return s ? s[0]!.toUpperCase() + s.slice(1) : s;
 }
+
+/** A native notification about the connection, for the shell to show as is. */
+export interface ConnectionNotice {
+  kind: 'lost' | 'back';
+  title: string;
+  body: string;
+}
+
+/**
+ * What to tell the person outside the window about a drop, if anything: once when a drop has
+ * lasted `thresholdMs` (default 5 s) — "lost, reconnecting" — and once when a drop that was told
+ * about is over. Short drops stay in the window. (An ended session has its own notification.)
+ * `toldLost` is whether the "lost" notice was given for this drop.
+ */
+export function connectionNotice(o: {
+  facilityName: string;
+  state: 'ready' | 'degraded' | 'reconnecting' | string;
+  downForMs: number;
+  toldLost: boolean;
+  thresholdMs?: number;
+}): ConnectionNotice | undefined {
+  const threshold = o.thresholdMs ?? 5000;
+  if ((o.state === 'degraded' || o.state === 'reconnecting') && !o.toldLost && shouldNotifyDrop(o.downForMs, threshold)) {
+    return {
+      kind: 'lost',
+      title: `${o.facilityName}: connection lost`,
+      body: `Reconnecting by itself for ${formatDuration(o.downForMs)} now. Your server and kernels keep running; the Lab window comes back where it was.`,
+    };
+  }
+  if (o.state === 'ready' && o.toldLost) {
+    return { kind: 'back', title: `${o.facilityName}: back`, body: `Reconnected after ${formatDuration(o.downForMs)} offline; the Lab window carries on.` };
+  }
+  return undefined;
+}

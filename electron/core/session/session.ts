@@ -146,6 +146,7 @@ export class Session extends EventEmitter<SessionEvents> {
         landingPath: serverPath + (lab ? 'lab' : 'tree'),
         port: this.o.port,
         facilityName: profile.name,
+        onAuthRejected: () => void this.renewToken('the hub refused a request of the page'),
         waitForLinkMs: this.o.supervise ? this.o.supervise.waitForLinkMs : undefined,
         log: (l) => this.o.log.info(l),
       });
@@ -178,7 +179,15 @@ export class Session extends EventEmitter<SessionEvents> {
       notebookClass: { label: notebookClass.label, memoryGB: notebookClass.memoryGB, runtimeHours: notebookClass.runtimeHours },
       thresholds: this.o.monitor?.thresholds,
       visible: this.o.monitor?.visible ?? true,
-      fetchServerModel: () => hub.server(this.token, username, this.serverName),
+      fetchServerModel: async () => {
+        try {
+          return await hub.server(this.token, username, this.serverName);
+        } catch (e) {
+          // A token revoked at the hub while connected: replace it now, not at the next drop.
+          if (isRoamlabError(e, 'hub-forbidden') && (await this.renewToken('the hub refused the token'))) return hub.server(this.token, username, this.serverName);
+          throw e;
+        }
+      },
     });
     monitor.on('metrics', (sample) => {
       const started = this.server?.started;
@@ -243,6 +252,33 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.reconnectInFlight = this.reconnectAttempt().finally(() => (this.reconnectInFlight = undefined));
+  }
+
+  private renewing: Promise<boolean> | undefined;
+  private lastRenewAt = 0;
+
+  /**
+   * Check the token and, if the hub no longer takes it, mint a new one from the stored password
+   * (ensureToken). At most one at a time and one check per 30 s, however many requests failed.
+   * Resolves true when the token changed.
+   */
+  private renewToken(why: string): Promise<boolean> {
+    if (this.renewing) return this.renewing;
+    if (!this.hub || Date.now() - this.lastRenewAt < 30_000) return Promise.resolve(false);
+    this.lastRenewAt = Date.now();
+    const hub = this.hub;
+    const before = this.token;
+    this.renewing = (async () => {
+      try {
+        this.token = await ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });
+        if (this.token !== before) this.o.log.info(`session: ${why}; a new token is in use`);
+        return this.token !== before;
+      } catch (e) {
+        this.o.log.info(`session: ${why}; could not renew the token: ${(e as Error).message}`);
+        return false;
+      }
+    })().finally(() => (this.renewing = undefined));
+    return this.renewing;
   }
 
   /** How the page's WebSockets fare (open, held across a drop, resumed). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backReason, backoffDelayMs, formatDuration, lossReason, reconnectingReason, shouldNotifyDrop } from '../../../electron/core/session/reconnect-policy';
+import { backReason, backoffDelayMs, connectionNotice, formatDuration, lossReason, reconnectingReason, shouldNotifyDrop } from '../../../electron/core/session/reconnect-policy';
 
 describe('reconnect backoff', () => {
   const mid = () => 0.5; // no jitter either way
@@ -49,5 +49,22 @@ describe('words while away', () => {
   it('notifies only for drops longer than a few seconds', () => {
     expect(shouldNotifyDrop(1500)).toBe(false);
     expect(shouldNotifyDrop(5000)).toBe(true);
+  });
+});
+
+describe('connection notifications', () => {
+  const base = { facilityName: 'DESY NAF' };
+  it('says nothing for a blink, once after 5 s, and once when back', () => {
+    expect(connectionNotice({ ...base, state: 'reconnecting', downForMs: 2000, toldLost: false })).toBeUndefined();
+    expect(connectionNotice({ ...base, state: 'ready', downForMs: 2000, toldLost: false })).toBeUndefined();
+    const lost = connectionNotice({ ...base, state: 'reconnecting', downForMs: 5200, toldLost: false });
+    expect(lost).toMatchObject({ kind: 'lost', title: 'DESY NAF: connection lost' });
+    expect(lost!.body).toMatch(/keep running/);
+    expect(connectionNotice({ ...base, state: 'reconnecting', downForMs: 60_000, toldLost: true })).toBeUndefined();
+    expect(connectionNotice({ ...base, state: 'ready', downForMs: 61_000, toldLost: true })).toEqual({
+      kind: 'back',
+      title: 'DESY NAF: back',
+      body: 'Reconnected after 1 min 1 s offline; the Lab window carries on.',
+    });
   });
 });
