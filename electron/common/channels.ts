@@ -15,6 +15,7 @@ export const CHANNEL_NAMES = [
   'signInWithWebPage',
   'signOut',
   'startSession',
+  'switchClass',
   'cancelSession',
   'openSession',
   'closeSession',
@@ -32,3 +33,15 @@ export const ipcChannel = (c: ChannelName): string => `${IPC_PREFIX}${c}`;
 
 /** The one channel on which main sends events to the launcher window. */
 export const EVENT_CHANNEL = 'roamlab:event';
+
+/**
+ * The Lab window's status strip has its own small contract (stripRequestSchemas in
+ * ipc-contract.ts), on its own prefix: no strip channel is a launcher channel, and the other way
+ * round. Its preload (electron/shell/strip-preload.ts) keeps its own copy of these.
+ */
+export const STRIP_CHANNEL_NAMES = ['session', 'showLauncher'] as const;
+export type StripChannelName = (typeof STRIP_CHANNEL_NAMES)[number];
+export const STRIP_IPC_PREFIX = 'roamlab-strip:';
+export const stripIpcChannel = (c: StripChannelName): string => `${STRIP_IPC_PREFIX}${c}`;
+/** The one channel on which main sends a strip its session's updates. */
+export const STRIP_EVENT_CHANNEL = 'roamlab-strip:event';

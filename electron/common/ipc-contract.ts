@@ -94,6 +94,12 @@ export interface SessionView {
   lastLimit?: LimitNotice;
   /** Said once, e.g. "this server does not report memory; only runtime is watched". */
   notice?: string;
+  /**
+   * Set while this session first stops the facility's running server of another class
+   * (switchClass): that server's class label ('' when the hub's server matches no known class).
+   * Cleared when the new server is requested.
+   */
+  replacing?: string;
 }
 
 export interface NodeStats {
@@ -171,6 +177,8 @@ export const requestSchemas = {
   signInWithWebPage: z.object({ facilityId: id }).strict(),
   signOut: z.object({ facilityId: id }).strict(),
   startSession: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
+  /** Stop the facility's running server (another class), wait until it is gone, then start this class. */
+  switchClass: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
   cancelSession: z.object({ sessionId: id }).strict(),
   openSession: z.object({ sessionId: id }).strict(),
   closeSession: z.object({ sessionId: id }).strict(),
@@ -191,6 +199,7 @@ export interface Replies {
   signInWithWebPage: FacilityInfo;
   signOut: FacilityInfo;
   startSession: SessionView;
+  switchClass: SessionView;
   cancelSession: SessionView;
   openSession: { url: string };
   closeSession: { closed: true };
@@ -205,7 +214,7 @@ export type ReplyOf<C extends Channel> = Replies[C];
 export const CHANNELS = Object.keys(requestSchemas) as Channel[];
 
 // The IPC names live in channels.ts, which has no dependencies (zod included), for code that must stay dependency-free.
-export { IPC_PREFIX, ipcChannel, EVENT_CHANNEL } from './channels';
+export { IPC_PREFIX, ipcChannel, EVENT_CHANNEL, STRIP_IPC_PREFIX, stripIpcChannel, STRIP_EVENT_CHANNEL } from './channels';
 
 // ---------------------------------------------------------------------------------------------
 // Events from main to the renderer
@@ -216,7 +225,9 @@ export type RoamlabEvent =
   | { type: 'limit'; sessionId: string; facilityId: string; limit: LimitNotice }
   | { type: 'host-key-prompt'; promptId: string; facilityId: string; host: string; port: number; keyType: string; fingerprint: string }
   | { type: 'facilities-changed' }
-  | { type: 'servers-changed' };
+  | { type: 'servers-changed' }
+  /** Show this facility's class picker (the Lab window's strip asked for a bigger class). */
+  | { type: 'pick-class'; facilityId: string };
 
 /** What `window.roamlab` is in the launcher window. */
 export type RoamlabApi = {
@@ -224,4 +235,41 @@ export type RoamlabApi = {
 } & {
   /** Subscribe to events; returns the unsubscribe function. */
   onEvent(listener: (event: RoamlabEvent) => void): () => void;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The Lab window's status strip
+//
+// A second, smaller contract for the strip the shell docks into each Lab window (node stats,
+// runtime left, the session's state). Main knows which session a strip belongs to by the sender,
+// so no request names a session: a strip can only ever read and act on its own.
+
+export const stripRequestSchemas = {
+  /** This strip's session now, or null once the app no longer holds it. */
+  session: z.object({}).strict(),
+  /** Bring the launcher forward; with pickClass, on the class picker of this session's facility. */
+  showLauncher: z.object({ pickClass: z.boolean() }).strict(),
+} as const;
+
+export type StripChannel = keyof typeof stripRequestSchemas;
+export type StripRequestOf<C extends StripChannel> = z.infer<(typeof stripRequestSchemas)[C]>;
+
+export interface StripReplies {
+  session: SessionView | null;
+  showLauncher: { shown: true };
+}
+
+export type StripReplyOf<C extends StripChannel> = StripReplies[C];
+
+export const STRIP_CHANNELS = Object.keys(stripRequestSchemas) as StripChannel[];
+
+/** Events from main to a strip (on STRIP_EVENT_CHANNEL): only its own session's. */
+export type StripEvent = { type: 'session'; session: SessionView };
+
+/** What `window.roamlabStrip` is in a Lab window's strip. */
+export type RoamlabStripApi = {
+  [C in StripChannel]: (request: StripRequestOf<C>) => Promise<Result<StripReplyOf<C>>>;
+} & {
+  /** Subscribe to this strip's events; returns the unsubscribe function. */
+  onEvent(listener: (event: StripEvent) => void): () => void;
 };

@@ -5,10 +5,25 @@
  * launcher window's own top frame on app://roamlab), then the request goes through the core's
  * `dispatch`, which validates it against the contract before any handler runs. Events from the
  * service go to the launcher on the one event channel.
+ *
+ * The Lab windows' status strips have their own small contract, registered the same way by
+ * registerStripIpc: only a strip's top frame on app://roamlab/strip.html is answered, for the
+ * session main made that strip for, and each strip hears its own session's updates only.
  */
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { CHANNELS, EVENT_CHANNEL, ipcChannel, type ErrorInfo, type Result, type RoamlabEvent } from '../common/ipc-contract';
-import { dispatch, isTrustedSender, type HandlerTable } from '../core/ipc/handlers';
+import {
+  CHANNELS,
+  EVENT_CHANNEL,
+  STRIP_CHANNELS,
+  STRIP_EVENT_CHANNEL,
+  ipcChannel,
+  stripIpcChannel,
+  type ErrorInfo,
+  type Result,
+  type RoamlabEvent,
+} from '../common/ipc-contract';
+import { dispatch, isTrustedSender, type HandlerTable, type SenderFacts } from '../core/ipc/handlers';
+import { dispatchStrip, isStripUrl, stripEventFor, stripSenderSession, type StripHandlerTable } from '../core/ipc/strip-handlers';
 import { launcherNavigationAllowed } from '../core/policy/navigation';
 import type { LauncherService } from '../core/app/launcher-service';
 import type { Disposable } from './disposable';
@@ -26,7 +41,19 @@ export interface IpcOptions {
   /** The launcher window's webContents now (it can be closed and made again), or undefined. */
   launcher: () => WebContents | undefined;
   appOrigin: string;
+  /** The launcher asked something: its page runs, and has subscribed to events (it does so first). */
+  onLauncherRequest?: () => void;
 }
+
+function senderFacts(event: IpcMainInvokeEvent): SenderFacts {
+  const frame = event.senderFrame;
+  return { webContentsId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame === event.sender.mainFrame };
+}
+
+const malformed = (channel: string): Result<unknown> => ({
+  ok: false,
+  error: { kind: 'usage', message: `Malformed request for ${channel}: one argument expected.`, hint: 'This is a bug in the window that asked; reload it.', details: {} },
+});
 
 export function registerIpc(o: IpcOptions): Disposable {
   const launcherId = (): number | undefined => {
@@ -36,21 +63,15 @@ export function registerIpc(o: IpcOptions): Disposable {
 
   for (const channel of CHANNELS) {
     ipcMain.handle(ipcChannel(channel), async (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<Result<unknown>> => {
-      const frame = event.senderFrame;
-      const trusted = isTrustedSender(
-        { webContentsId: event.sender.id, frameUrl: frame?.url, isMainFrame: frame !== null && frame === event.sender.mainFrame },
-        launcherId(),
-        o.appOrigin,
-      );
+      const trusted = isTrustedSender(senderFacts(event), launcherId(), o.appOrigin);
       if (!trusted) {
         // Origins only: a frame URL can carry anything.
         o.service.log.warn(`IPC ${channel} refused from webContents ${event.sender.id}`);
         return { ok: false, error: FORBIDDEN };
       }
       // The preload passes exactly one argument; a second one means something else is calling.
-      if (args.length > 1) {
-        return { ok: false, error: { kind: 'usage', message: `Malformed request for ${channel}: one argument expected.`, hint: 'This is a bug in the launcher window; reload it.', details: {} } };
-      }
+      if (args.length > 1) return malformed(channel);
+      o.onLauncherRequest?.();
       return dispatch(o.table, channel, args[0]);
     });
   }
@@ -65,6 +86,44 @@ export function registerIpc(o: IpcOptions): Disposable {
   return {
     dispose() {
       for (const channel of CHANNELS) ipcMain.removeHandler(ipcChannel(channel));
+      o.service.off('event', forward);
+    },
+  };
+}
+
+export interface StripIpcOptions {
+  table: StripHandlerTable;
+  service: LauncherService;
+  /** Which session each strip webContents shows (the Lab windows know). */
+  strips: { sessionOf(webContentsId: number): string | undefined; all(): { sessionId: string; contents: WebContents }[] };
+  appOrigin: string;
+}
+
+export function registerStripIpc(o: StripIpcOptions): Disposable {
+  for (const channel of STRIP_CHANNELS) {
+    ipcMain.handle(stripIpcChannel(channel), async (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<Result<unknown>> => {
+      const sessionId = stripSenderSession(senderFacts(event), (id) => o.strips.sessionOf(id), o.appOrigin);
+      if (sessionId === undefined) {
+        o.service.log.warn(`IPC strip ${channel} refused from webContents ${event.sender.id}`);
+        return { ok: false, error: FORBIDDEN };
+      }
+      if (args.length > 1) return malformed(channel);
+      return dispatchStrip(o.table, channel, args[0], { sessionId });
+    });
+  }
+
+  const forward = (event: RoamlabEvent) => {
+    for (const { sessionId, contents } of o.strips.all()) {
+      const e = stripEventFor(event, sessionId);
+      // Only to a strip showing its own page.
+      if (e && !contents.isDestroyed() && isStripUrl(contents.getURL(), o.appOrigin)) contents.send(STRIP_EVENT_CHANNEL, e);
+    }
+  };
+  o.service.on('event', forward);
+
+  return {
+    dispose() {
+      for (const channel of STRIP_CHANNELS) ipcMain.removeHandler(stripIpcChannel(channel));
       o.service.off('event', forward);
     },
   };

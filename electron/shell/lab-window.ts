@@ -1,14 +1,20 @@
 /**
- * The JupyterLab windows: one per session, on the session's local gateway. Each facility has its
- * own persistent partition (its cookies and Lab state stay apart from every other facility and
- * from the launcher), no preload, and the navigation and permission policies of
- * electron/core/policy. This file only wires them.
+ * The JupyterLab windows: one per session, on the session's local gateway. Each is a window with
+ * two views: the Lab page, and above it a slim status strip of the shell's own (node stats,
+ * runtime left, the session's state), so the numbers stay in sight whatever the page does.
+ *
+ * The Lab view has its facility's own persistent partition (its cookies and Lab state stay apart
+ * from every other facility and from the launcher), no preload, and the navigation and
+ * permission policies of electron/core/policy. The strip is the app's own page (app://roamlab/
+ * strip.html, the launcher's CSP) in the default session, sandboxed, with a preload that exposes
+ * only its own small contract; main tells its session by the sender. This file only wires them.
  */
-import { BrowserWindow, Menu, dialog, session as electronSession, type Session, type WebContents, type WebPreferences } from 'electron';
+import { BaseWindow, Menu, WebContentsView, dialog, session as electronSession, type Session, type WebContents, type WebPreferences } from 'electron';
 import { errorInfo, type LauncherService, type ShellHooks } from '../core/app/launcher-service';
 import { decideNavigation, decideNewWindow, gatewayOriginOf } from '../core/policy/navigation';
 import { decidePermission, decidePermissionForAny } from '../core/policy/permission';
 import type { RoamlabEvent, SessionView } from '../common/ipc-contract';
+import { isStripUrl } from '../core/ipc/strip-handlers';
 import type { Disposable } from './disposable';
 import { describeUrl, guardNavigation, openExternal } from './navigation-guard';
 import type { Notify } from './notifications';
@@ -18,8 +24,12 @@ export type LabOpenInfo = Parameters<ShellHooks['openLab']>[0];
 export interface LabWindowsOptions {
   service: LauncherService;
   notify: Notify;
-  /** The menu of a Lab window (Windows, Linux); on macOS main.ts swaps the app menu on focus. */
+  /** The menu of a Lab window (Windows, Linux); on macOS onFocus swaps the app menu. */
   menu: (actions: { stopServer?: () => void }) => Menu;
+  /** A Lab window got the focus (macOS: its "Stop Server…" goes into the application menu). */
+  onFocus?: (stopServer: () => void) => void;
+  /** The strip's page (app://roamlab/strip.html) and its preload (strip-preload.js). */
+  strip: { url: string; preload: string; appOrigin: string };
 }
 
 interface LabEntry {
@@ -27,13 +37,36 @@ interface LabEntry {
   facilityId: string;
   partition: string;
   gatewayOrigin: string;
-  win: BrowserWindow;
+  win: BaseWindow;
+  lab: WebContentsView;
+  strip: WebContentsView;
   /** Why the window is closing when it is not the person's doing. */
   closingBecause?: 'session-ended' | 'quitting';
+  /** The Lab page has agreed to go (or was told to): the window may close now. */
+  labGone: boolean;
 }
+
+/** The strip's height in device-independent pixels: one line of text. */
+export const STRIP_HEIGHT = 30;
 
 export function labPartition(facilityId: string): string {
   return `persist:facility-${facilityId}`;
+}
+
+/** The strip: the app's own page in the default session, with its one narrow preload. */
+function stripWebPreferences(preload: string): WebPreferences {
+  return {
+    preload, /* eng-disable PRELOAD_JS_CHECK */ // reviewed: sandboxed, context-isolated, self-contained; exposes one named function per strip channel and onEvent (payload only), never ipcRenderer — pinned by test/unit/strip-preload.test.ts
+    sandbox: true,
+    contextIsolation: true,
+    nodeIntegration: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    webviewTag: false,
+    spellcheck: false,
+    disableBlinkFeatures: 'Auxclick',
+  };
 }
 
 function labWebPreferences(partition: string): WebPreferences {
@@ -51,7 +84,13 @@ function labWebPreferences(partition: string): WebPreferences {
   };
 }
 
-export class LabWindows implements Disposable {
+/** Which session a strip's webContents belongs to, for the strip's IPC (electron/shell/ipc.ts). */
+export interface StripRegistry {
+  sessionOf(webContentsId: number): string | undefined;
+  all(): { sessionId: string; contents: WebContents }[];
+}
+
+export class LabWindows implements Disposable, StripRegistry {
   private readonly bySession = new Map<string, LabEntry>();
   /** Gateway origin of every Lab webContents (windows and their children), for permissions. */
   private readonly originByContents = new Map<number, string>();
@@ -91,22 +130,39 @@ export class LabWindows implements Disposable {
     const partition = labPartition(info.facilityId);
     this.guardPartition(electronSession.fromPartition(partition), info.facilityId);
 
-    const win = new BrowserWindow({ /* eng-disable AUXCLICK_JS_CHECK */ // Lab's tab bars close tabs on middle-click; a middle-clicked link still goes through setWindowOpenHandler (decideNewWindow) like any other new window
+    const win = new BaseWindow({
       width: 1280,
       height: 860,
       minWidth: 640,
       minHeight: 480,
       title: info.title,
-      // The same preferences its child windows get, with the three that matter most spelled out here.
-      webPreferences: { ...labWebPreferences(partition), sandbox: true, contextIsolation: true, nodeIntegration: false },
     });
-    const entry: LabEntry = { sessionId: info.sessionId, facilityId: info.facilityId, partition, gatewayOrigin, win };
+    // The same preferences its child windows get, with the three that matter most spelled out here.
+    const lab = new WebContentsView({ webPreferences: { ...labWebPreferences(partition), sandbox: true, contextIsolation: true, nodeIntegration: false } });
+    const strip = new WebContentsView({ webPreferences: { ...stripWebPreferences(this.o.strip.preload), sandbox: true, contextIsolation: true, nodeIntegration: false } });
+    win.contentView.addChildView(lab);
+    win.contentView.addChildView(strip);
+    const entry: LabEntry = { sessionId: info.sessionId, facilityId: info.facilityId, partition, gatewayOrigin, win, lab, strip, labGone: false };
     this.bySession.set(info.sessionId, entry);
-    this.guardContents(win.webContents, entry);
+    this.guardContents(lab.webContents, entry);
+    this.guardStrip(strip.webContents);
 
-    if (process.platform !== 'darwin') win.setMenu(this.o.menu({ stopServer: () => void this.stopServer(entry) }));
-    // Our title names the facility, class and server; the page's would not.
-    win.on('page-title-updated', (event) => event.preventDefault());
+    // The strip on top, one line high; the Lab page below it, filling the rest.
+    const layout = () => {
+      if (win.isDestroyed()) return;
+      const { width, height } = win.getContentBounds();
+      strip.setBounds({ x: 0, y: 0, width, height: STRIP_HEIGHT });
+      lab.setBounds({ x: 0, y: STRIP_HEIGHT, width, height: Math.max(0, height - STRIP_HEIGHT) });
+    };
+    layout();
+    win.on('resize', layout);
+    win.on('maximize', layout);
+    win.on('unmaximize', layout);
+    win.on('enter-full-screen', layout);
+    win.on('leave-full-screen', layout);
+
+    const stop = () => void this.stopServer(entry);
+    if (process.platform !== 'darwin') win.setMenu(this.o.menu({ stopServer: stop }));
     // The limits monitor samples every 5 s while the Lab is on screen, every 30 s otherwise.
     const visibility = () => {
       if (!win.isDestroyed()) this.o.service.setLabVisible(entry.sessionId, win.isVisible() && !win.isMinimized());
@@ -115,17 +171,61 @@ export class LabWindows implements Disposable {
     win.on('hide', visibility);
     win.on('minimize', visibility);
     win.on('restore', visibility);
-    win.on('focus', visibility);
     win.on('blur', visibility);
-    win.on('close', () => this.onClose(entry));
+    win.on('focus', () => {
+      visibility();
+      // Keys go to the Lab page, not the strip.
+      if (!lab.webContents.isDestroyed()) lab.webContents.focus();
+      this.o.onFocus?.(stop);
+    });
+    win.on('close', (event) => this.onClose(entry, event));
     win.on('closed', () => {
+      // A view's page is not closed with its window: end both here.
+      for (const v of [lab, strip]) if (!v.webContents.isDestroyed()) v.webContents.close();
       if (this.bySession.get(entry.sessionId) === entry) {
         this.bySession.delete(entry.sessionId);
         this.o.service.setLabVisible(entry.sessionId, false);
       }
     });
+    lab.webContents.once('destroyed', () => {
+      entry.labGone = true;
+      if (!win.isDestroyed()) win.close();
+    });
+    // Lab asks before leaving with unsaved changes (beforeunload); the person decides.
+    lab.webContents.on('will-prevent-unload', (event) => {
+      const choice = dialog.showMessageBoxSync(win, {
+        type: 'question',
+        buttons: ['Close anyway', 'Keep open'],
+        defaultId: 1,
+        cancelId: 1,
+        message: 'JupyterLab has unsaved changes.',
+        detail: 'Closing the window loses the changes not saved in open notebooks; the server keeps running.',
+      });
+      if (choice === 0) event.preventDefault();
+    });
+
+    strip.webContents.loadURL(this.o.strip.url).catch((e: unknown) => this.log(`the status strip did not load (${(e as Error).message})`));
     // The entry URL holds a one-time key; it is never logged.
-    win.loadURL(info.url).catch((e: unknown) => this.log(`${gatewayOrigin} did not load (${(e as Error).message})`));
+    lab.webContents.loadURL(info.url).catch((e: unknown) => this.log(`${gatewayOrigin} did not load (${(e as Error).message})`));
+  }
+
+  // StripRegistry: the strip IPC asks which session a sender's strip shows.
+  sessionOf(webContentsId: number): string | undefined {
+    for (const e of this.bySession.values()) if (!e.strip.webContents.isDestroyed() && e.strip.webContents.id === webContentsId) return e.sessionId;
+    return undefined;
+  }
+
+  all(): { sessionId: string; contents: WebContents }[] {
+    return [...this.bySession.values()].filter((e) => !e.strip.webContents.isDestroyed()).map((e) => ({ sessionId: e.sessionId, contents: e.strip.webContents }));
+  }
+
+  /** The strip shows its own page only; it opens no window and goes nowhere else. */
+  private guardStrip(contents: WebContents): void {
+    guardNavigation(contents, (url) => (isStripUrl(url, this.o.strip.appOrigin) ? 'allow' : 'deny'), (line) => this.log(`strip: ${line}`));
+    contents.setWindowOpenHandler(({ url }) => {
+      this.log(`strip: blocked window for ${describeUrl(url)}`);
+      return { action: 'deny' };
+    });
   }
 
   /** Bring a session's Lab window forward; false when it has none open. */
@@ -136,12 +236,6 @@ export class LabWindows implements Disposable {
     entry.win.show();
     entry.win.focus();
     return true;
-  }
-
-  /** The "Stop server" action of a focused Lab window, for the macOS application menu. */
-  stopActionFor(win: BrowserWindow | null): (() => void) | undefined {
-    const entry = [...this.bySession.values()].find((e) => e.win === win);
-    return entry ? () => void this.stopServer(entry) : undefined;
   }
 
   /** The same guards on a Lab window and on every child window it opens. */
@@ -188,7 +282,18 @@ export class LabWindows implements Disposable {
     ses.setDevicePermissionHandler(() => false);
   }
 
-  private onClose(entry: LabEntry): void {
+  /**
+   * A window closes in two steps: first the Lab page is asked to go (its beforeunload may ask the
+   * person, see will-prevent-unload), then, once it has gone, the window. When the session ended or
+   * the app quits, the page is not asked.
+   */
+  private onClose(entry: LabEntry, event: { preventDefault(): void }): void {
+    if (!entry.labGone) {
+      event.preventDefault();
+      const contents = entry.lab.webContents;
+      if (!contents.isDestroyed()) contents.close({ waitForBeforeUnload: !entry.closingBecause });
+      return;
+    }
     if (entry.closingBecause) return;
     const view = this.view(entry.sessionId);
     if (!view || view.state === 'ended') return;

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { LauncherService, type ShellHooks } from '../core/app/launcher-service';
 import type { RoamlabEvent } from '../common/ipc-contract';
 import { createHandlerTable } from '../core/ipc/handlers';
+import { STRIP_PATH, createStripHandlerTable } from '../core/ipc/strip-handlers';
 import { OsKeychain } from '../core/keychain/os-keychain';
 import { roamlabHome } from '../core/paths';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../core/policy/app-protocol';
 import { launcherNavigationAllowed } from '../core/policy/navigation';
 import { decideLauncherPermission } from '../core/policy/permission';
 import { DisposableStore } from './disposable';
-import { registerIpc } from './ipc';
+import { registerIpc, registerStripIpc } from './ipc';
 import { LabWindows } from './lab-window';
 import { buildMenu } from './menu';
 import { guardNavigation, openExternal } from './navigation-guard';
@@ -46,6 +47,10 @@ if (!app.requestSingleInstanceLock()) {
 function start(): void {
   const disposables = new DisposableStore();
   let launcher: BrowserWindow | undefined;
+  // A launcher made anew hears events only once its page has subscribed; it asks for the
+  // facilities right after, so its first request says it listens.
+  let launcherListening = false;
+  let pendingPickClass: string | undefined;
 
   const hooks: ShellHooks = {
     openLab: (info) => labs.open(info),
@@ -53,16 +58,39 @@ function start(): void {
   };
   const service: LauncherService = new LauncherService({ home: roamlabHome(), keychain: new OsKeychain(), hooks });
 
-  const showLauncher = (): void => {
+  /** Bring the launcher forward; with `pickClassFor`, on that facility's class picker. */
+  const showLauncher = (pickClassFor?: string): void => {
     if (!app.isReady()) return;
-    if (!launcher || launcher.isDestroyed()) launcher = createLauncherWindow((line) => service.log.warn(`launcher: ${line}`));
+    if (!launcher || launcher.isDestroyed()) {
+      launcherListening = false;
+      launcher = createLauncherWindow((line) => service.log.warn(`launcher: ${line}`));
+    }
     if (launcher.isMinimized()) launcher.restore();
     launcher.show();
     launcher.focus();
+    if (pickClassFor && launcherListening) service.requestClassPicker(pickClassFor);
+    else if (pickClassFor) pendingPickClass = pickClassFor;
+  };
+  const onLauncherRequest = (): void => {
+    launcherListening = true;
+    const pick = pendingPickClass;
+    pendingPickClass = undefined;
+    if (pick) service.requestClassPicker(pick);
   };
   const menuFor = (stopServer?: () => void) => buildMenu({ stopServer, showLauncher });
 
-  const labs: LabWindows = disposables.add(new LabWindows({ service, notify, menu: (a) => menuFor(a.stopServer) }));
+  const labs: LabWindows = disposables.add(
+    new LabWindows({
+      service,
+      notify,
+      menu: (a) => menuFor(a.stopServer),
+      // macOS has one menu bar: it shows "Stop Server…" while a Lab window has focus.
+      onFocus: (stopServer) => {
+        if (process.platform === 'darwin') Menu.setApplicationMenu(menuFor(stopServer));
+      },
+      strip: { url: `${APP_ORIGIN}${STRIP_PATH}`, preload: path.join(__dirname, 'strip-preload.js'), appOrigin: APP_ORIGIN },
+    }),
+  );
 
   // A threshold crossed (memory, runtime): a native notification; the launcher shows its banner.
   const onLimit = (e: RoamlabEvent) => {
@@ -78,15 +106,18 @@ function start(): void {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
 
-  // macOS has one menu bar: it shows "Stop Server" while a Lab window has focus.
+  // macOS has one menu bar: the launcher and other BrowserWindows have no "Stop Server…" (a Lab
+  // window, a BaseWindow, sets its own through onFocus above).
   if (process.platform === 'darwin') {
-    app.on('browser-window-focus', (_event, win) => Menu.setApplicationMenu(menuFor(labs.stopActionFor(win))));
+    app.on('browser-window-focus', () => Menu.setApplicationMenu(menuFor()));
   }
 
   void app.whenReady().then(() => {
     serveApp(path.join(__dirname, '..', '..', 'renderer'));
     Menu.setApplicationMenu(menuFor());
-    disposables.add(registerIpc({ table: createHandlerTable(service), service, launcher: () => launcher?.webContents, appOrigin: APP_ORIGIN }));
+    disposables.add(registerIpc({ table: createHandlerTable(service), service, launcher: () => launcher?.webContents, appOrigin: APP_ORIGIN, onLauncherRequest }));
+    // The Lab windows' status strips: their own contract, each for its own session.
+    disposables.add(registerStripIpc({ table: createStripHandlerTable(service, { showLauncher }), service, strips: labs, appOrigin: APP_ORIGIN }));
     const tray = createTray({ service, notify, showLauncher });
     if (tray) disposables.add(tray);
     // Seam for the supervisor (issue 5): powerMonitor 'suspend'/'resume' and network changes

@@ -40,13 +40,15 @@ export interface LimitNotifyOptions {
   notify: Notify;
   /** Focus the session's Lab window; false when it has none. */
   focusLab: (sessionId: string) => boolean;
-  showLauncher: () => void;
+  /** Bring the launcher forward; with a facility, on its class picker. */
+  showLauncher: (pickClassFor?: string) => void;
 }
 
 /**
  * One native notification per threshold crossed (memory 80 %/95 %, runtime marks). Clicking it
  * brings the session's Lab window forward; a critical memory limit ("pick a bigger class")
- * also brings the launcher, whose banner on the session offers the class picker.
+ * also brings the launcher, on the facility's class picker (picking another class there
+ * switches the running server, after asking).
  */
 export function notifyLimit(o: LimitNotifyOptions, e: Extract<RoamlabEvent, { type: 'limit' }>): void {
   o.notify({
@@ -55,7 +57,8 @@ export function notifyLimit(o: LimitNotifyOptions, e: Extract<RoamlabEvent, { ty
     urgency: e.limit.level === 'critical' ? 'critical' : 'normal',
     onClick: () => {
       const focused = o.focusLab(e.sessionId);
-      if (e.limit.action === 'open-class-picker' || !focused) o.showLauncher();
+      if (e.limit.action === 'open-class-picker') o.showLauncher(e.facilityId);
+      else if (!focused) o.showLauncher();
     },
   });
 }

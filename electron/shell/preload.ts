@@ -18,6 +18,7 @@ const CHANNEL_NAMES = [
   'signInWithWebPage',
   'signOut',
   'startSession',
+  'switchClass',
   'cancelSession',
   'openSession',
   'closeSession',

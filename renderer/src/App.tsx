@@ -16,8 +16,12 @@ import { FacilityList } from './components/FacilityList';
 import { FacilityPanel } from './components/FacilityPanel';
 import { HostKeyDialog } from './components/HostKeyDialog';
 import { SessionsPanel } from './components/SessionsPanel';
+import type { RunningServer } from './components/ClassPicker';
 
 type ById<T> = Record<string, T>;
+
+/** Session states in which the server runs and the Lab can be shown. */
+const OPEN: ReadonlySet<SessionView['state']> = new Set(['ready', 'degraded', 'reconnecting']);
 
 function without<T>(map: ById<T>, key: string): ById<T> {
   if (!(key in map)) return map;
@@ -109,6 +113,11 @@ export function App() {
         case 'servers-changed':
           void refreshServers();
           break;
+        case 'pick-class':
+          // The Lab window's strip asked for a bigger class: that facility, its class picker focused.
+          setSelectedId(e.facilityId);
+          setFocusPickerFor(e.facilityId);
+          break;
       }
     });
     void loadFacilities();
@@ -134,15 +143,25 @@ export function App() {
     : undefined;
   const running: ById<number> = {};
   for (const s of servers?.servers ?? []) if (s.ready || s.pending) running[s.facilityId] = (running[s.facilityId] ?? 0) + 1;
+  // The selected facility's default server, if one runs: this app's open session on it, else what the hub reports.
+  const runningServer: RunningServer | undefined = !selected
+    ? undefined
+    : current && OPEN.has(current.state)
+      ? { classId: current.classId, classLabel: current.classLabel, sessionOpen: true }
+      : (() => {
+          const s = servers?.servers.find((x) => x.facilityId === selected.id && x.serverName === '' && (x.ready || x.pending));
+          return s ? { classId: s.classId, classLabel: s.classLabel, sessionOpen: false } : undefined;
+        })();
 
   const replaceFacility = (info: FacilityInfo) =>
     setList((l) => (l ? { ...l, facilities: l.facilities.map((f) => (f.id === info.id ? info : f)) } : l));
 
-  const start = async (facilityId: string, classId: string) => {
+  /** Start a class; or switch to it, stopping the facility's running server first (asked before). */
+  const start = async (facilityId: string, classId: string, channel: 'startSession' | 'switchClass' = 'startSession') => {
     setStarting(facilityId);
     setHiddenBefore((m) => ({ ...m, [facilityId]: Date.now() }));
     setStartErrors((m) => without(m, facilityId));
-    const r = await call('startSession', { facilityId, classId });
+    const r = await call(channel, { facilityId, classId });
     setStarting(undefined);
     if (r.ok) {
       const v = r.value;
@@ -230,7 +249,9 @@ export function App() {
                 if (r.ok) replaceFacility(r.value);
                 reportIfFailed(r);
               }}
+              running={runningServer}
               onStart={(classId) => void start(selected.id, classId)}
+              onSwitch={(classId) => void start(selected.id, classId, 'switchClass')}
               onCancel={async (sid) => reportIfFailed(await call('cancelSession', { sessionId: sid }))}
               onOpen={async (sid) => reportIfFailed(await call('openSession', { sessionId: sid }))}
               onPickClass={pickClass}

@@ -193,3 +193,71 @@ describe('a hub without jupyter-resource-usage (jh5)', () => {
     }
   }, 240_000);
 });
+
+describe('the short class with the Lab window hidden (jh5, jupyter-resource-usage present)', () => {
+  // Issue 4, "must show 2": runtime events at the configured marks within 2 s of their time,
+  // though a hidden window polls only every 30 s; the post-mortem names the runtime.
+  const RUNTIME_S = 75;
+  const MARKS = [45_000, 30_000, 15_000];
+  let hub: RigHub;
+  let transport: HubTransport;
+
+  beforeAll(async () => {
+    hub = await startHub({ flavor: 'jh5', prefix: '/jhub/', metrics: true, shortRuntime: RUNTIME_S });
+    transport = openDirectTransport(new URL(hub.url));
+  }, 300_000);
+
+  afterAll(async () => {
+    await transport?.close();
+    await hub?.stop();
+  }, 60_000);
+
+  it('tells each runtime mark within 2 s of started + runtime − mark (skew corrected), then why the server ended', async () => {
+    const user = 'short';
+    const client = new HubClient({ transport });
+    const token = await client.login(user, hub.password, { expiresInSeconds: 3600, note: 'roamlab limits test' });
+    const server = await client.spawn(token, user, '', { [hub.classKey]: 'short' });
+    expect(server.started).toBeTruthy();
+    const monitor = new LimitsMonitor({
+      transport,
+      token: () => token,
+      serverUrlPath: server.url,
+      started: server.started,
+      notebookClass: { label: 'Short', memoryGB: 1, runtimeHours: RUNTIME_S / 3600 },
+      thresholds: { runtimeMarksMs: MARKS },
+      fetchServerModel: () => client.server(token, user, ''),
+      // The Lab window is hidden: the real intervals, so a poll comes only every 30 s.
+      visible: false,
+    });
+    const w = watch(monitor);
+    const heard: number[] = [];
+    monitor.on('limit', () => heard.push(Date.now()));
+    try {
+      monitor.start();
+      await until(() => w.ended.length > 0, 180_000, 'the server to reach its runtime limit');
+
+      // Polls every 30 s, never more: the marks' timers cost no request.
+      const span = w.ended[0]!.at - w.samples[0]!.at;
+      expect(w.samples.length).toBeLessThanOrEqual(Math.floor(span / 30_000) + 1);
+
+      expect(w.limits.map((e) => `${e.kind}:${e.level}`)).toEqual(['runtime:warning', 'runtime:warning', 'runtime:critical']);
+      const endLocal = Date.parse(server.started!) + RUNTIME_S * 1000 - monitor.skewMs;
+      w.limits.forEach((e, i) => {
+        expect(e.kind === 'runtime' && e.markMs).toBe(MARKS[i]);
+        const expected = endLocal - MARKS[i]!;
+        expect(Math.abs(e.at - expected), `mark ${MARKS[i]! / 1000} s: told at ${e.at - expected} ms from its time`).toBeLessThanOrEqual(2_000);
+        expect(Math.abs(heard[i]! - expected), `mark ${MARKS[i]! / 1000} s: heard at ${heard[i]! - expected} ms from its time`).toBeLessThanOrEqual(2_000);
+      });
+      expect(w.limits[2]!.title).toMatch(/^1[4-6] seconds left — Short class$/);
+      expect(Math.abs(monitor.skewMs)).toBeLessThanOrEqual(1_000);
+
+      expect(w.ended[0]!.cause).toBe('runtime');
+      expect(w.ended[0]!.at).toBeGreaterThanOrEqual(endLocal - 1_000);
+      expect(w.ended[0]!.message).toMatch(/^The server reached its runtime limit of 1 minute in the Short class at \d\d:\d\d and was stopped by the facility\./);
+      expect(w.notices).toEqual([]);
+    } finally {
+      monitor.dispose();
+      await client.stop(token, user, '').catch(() => undefined);
+    }
+  }, 300_000);
+});

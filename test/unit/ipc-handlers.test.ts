@@ -28,6 +28,7 @@ const VALID: { [C in Channel]: RequestOf<C> } = {
   signInWithWebPage: { facilityId: 'desy-naf' },
   signOut: { facilityId: 'desy-naf' },
   startSession: { facilityId: 'desy-naf', classId: 'small', serverName: 'beamtime' },
+  switchClass: { facilityId: 'desy-naf', classId: 'large' },
   cancelSession: { sessionId: '0a1b2c3d4e5f6a7b' },
   openSession: { sessionId: '0a1b2c3d4e5f6a7b' },
   closeSession: { sessionId: '0a1b2c3d4e5f6a7b' },

@@ -290,6 +290,72 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         throw new RoamlabError('hub-already-running', `A session for ${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name} is already open here.`, 'Open it from the sessions list, or stop it first.');
       }
     }
+    return this.launch(profile, user, klass, serverName);
+  }
+
+  /**
+   * Replace the facility's running server with one of another class, as one action: this app's
+   * session on it is closed, the server is stopped at the hub and awaited until the hub reports
+   * it gone, then the chosen class is started — one spawn request. Meanwhile the new session's
+   * view says which server it is stopping (`replacing`). Cancelling during the stop leaves the old
+   * server stopped and requests nothing.
+   */
+  switchClass(facilityId: string, classId: string, serverName = ''): SessionView {
+    const profile = this.profile(facilityId);
+    const user = this.fstate(facilityId).username;
+    if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
+    const klass = pickClass(this.classes(profile), classId, profile.name);
+    const open = [...this.sessions.entries()].filter(([, l]) => l.view.facilityId === facilityId && l.view.serverName === serverName && l.view.state !== 'ended');
+    const where = `${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name}`;
+    for (const [, l] of open) {
+      if (l.view.replacing !== undefined || !SWITCHABLE.has(l.view.state)) {
+        throw new RoamlabError('hub-already-running', `${capitalize(where)} is still starting.`, 'Wait until it is ready, or cancel its start first.');
+      }
+    }
+    const previous = open[0]?.[1].view.classLabel;
+    const access = this.access(profile, user);
+    return this.launch(profile, user, klass, serverName, {
+      replacing: previous ?? '',
+      reason: `stopping ${previous ? `your ${previous} server` : 'your running server'} at ${profile.name} first`,
+      prepare: async (live) => {
+        for (const [sid, l] of open) {
+          l.abort.abort();
+          await l.session.close(`replaced by a ${klass.label} server`);
+          this.sessions.delete(sid);
+        }
+        await withSignedInHub(access, async (hub, token) => {
+          const model = await hub.server(token, user, serverName);
+          if (!model || (!model.ready && !model.pending) || model.stopped === true) return;
+          const label = previous ?? this.classOf(profile, model)?.label;
+          if (label && label !== live.view.replacing) {
+            live.view = { ...live.view, replacing: label, reason: `stopping your ${label} server at ${profile.name} first` };
+            this.publish(live);
+          }
+          // Resolves once the hub reports the server gone (or throws after its timeout).
+          await hub.stop(token, user, serverName);
+        });
+        this.send({ type: 'servers-changed' });
+      },
+    });
+  }
+
+  private classOf(profile: FacilityProfile, s: ServerModel): OfferedClass | undefined {
+    return this.classes(profile).find((c) => Object.entries(c.userOptions).every(([k, v]) => s.user_options?.[k] === v));
+  }
+
+  /**
+   * Make the session and follow it. `before`, when given, runs first (switchClass stops the old
+   * server there); its failure ends the new session with its error, and a cancel during it ends
+   * the session before anything is requested.
+   */
+  private launch(
+    profile: FacilityProfile,
+    user: string,
+    klass: OfferedClass,
+    serverName: string,
+    before?: { replacing: string; reason: string; prepare: (live: LiveSession) => Promise<void> },
+  ): SessionView {
+    const facilityId = profile.id;
     const sessionId = randomBytes(8).toString('hex');
     const abort = new AbortController();
     const session = new Session({
@@ -313,9 +379,10 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         classId: klass.id,
         classLabel: klass.label,
         state: 'signed-out',
-        reason: 'starting',
+        reason: before?.reason ?? 'starting',
         requestedAt: Date.now(),
         runtimeHours: klass.runtimeHours,
+        ...(before ? { replacing: before.replacing } : {}),
       },
     };
     this.sessions.set(sessionId, live);
@@ -367,13 +434,44 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       live.view = { ...live.view, notice: n.message };
       this.publish(live);
     });
-    void session.start(abort.signal).catch((e) => {
-      if (abort.signal.aborted) live.view = { ...live.view, state: 'ended', reason: 'cancelled; the hub was asked to stop the server', error: undefined };
-      else live.view = { ...live.view, state: 'ended', error: errorInfo(e), reason: errorInfo(e).message };
-      this.publish(live);
-    });
+    const run = async (): Promise<void> => {
+      if (before) {
+        try {
+          await before.prepare(live);
+        } catch (e) {
+          live.view = { ...live.view, state: 'ended', replacing: undefined, error: errorInfo(e), reason: errorInfo(e).message };
+          this.publish(live);
+          return;
+        }
+        if (abort.signal.aborted) {
+          const was = live.view.replacing ? `${live.view.replacing} ` : '';
+          live.view = { ...live.view, state: 'ended', replacing: undefined, reason: `cancelled; your ${was}server was stopped, and no ${klass.label} server was requested`, error: undefined };
+          this.publish(live);
+          return;
+        }
+        live.view = { ...live.view, replacing: undefined, reason: 'starting' };
+        this.publish(live);
+      }
+      await session.start(abort.signal).catch((e) => {
+        if (abort.signal.aborted) live.view = { ...live.view, state: 'ended', reason: 'cancelled; the hub was asked to stop the server', error: undefined };
+        else live.view = { ...live.view, state: 'ended', error: errorInfo(e), reason: errorInfo(e).message };
+        this.publish(live);
+      });
+    };
     this.publish(live);
+    void run();
     return { ...live.view };
+  }
+
+  /** One session's view now, if this app holds it (the Lab window's strip reads its own). */
+  sessionView(sessionId: string): SessionView | undefined {
+    const live = this.sessions.get(sessionId);
+    return live ? { ...live.view } : undefined;
+  }
+
+  /** Ask the launcher to show a facility's class picker (the strip's "Pick a bigger class"). */
+  requestClassPicker(facilityId: string): void {
+    this.send({ type: 'pick-class', facilityId });
   }
 
   private live(sessionId: string): LiveSession {
@@ -444,7 +542,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   }
 
   private serverView(profile: FacilityProfile, s: ServerModel): ServerView {
-    const klass = this.classes(profile).find((c) => Object.entries(c.userOptions).every(([k, v]) => s.user_options?.[k] === v));
+    const klass = this.classOf(profile, s);
     const live = [...this.sessions.values()].find((l) => l.view.facilityId === profile.id && l.view.serverName === s.name && l.view.state !== 'ended');
     return {
       facilityId: profile.id,
@@ -466,6 +564,13 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     this.hostKeyPrompts.clear();
     await Promise.all([...this.sessions.keys()].map((sid) => this.closeSession(sid).catch(() => undefined)));
   }
+}
+
+/** States of an open session that "switch class" may replace (not while it is still starting). */
+const SWITCHABLE: ReadonlySet<SessionView['state']> = new Set(['ready', 'degraded', 'reconnecting']);
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function classInfo(c: OfferedClass): ClassInfo {

@@ -18,6 +18,7 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     signInWithWebPage: (r) => s.signInWithWebPage(r.facilityId),
     signOut: (r) => s.signOut(r.facilityId),
     startSession: async (r) => s.startSession(r.facilityId, r.classId, r.serverName ?? ''),
+    switchClass: async (r) => s.switchClass(r.facilityId, r.classId, r.serverName ?? ''),
     cancelSession: async (r) => s.cancelSession(r.sessionId),
     openSession: async (r) => s.openSession(r.sessionId),
     closeSession: async (r) => (await s.closeSession(r.sessionId), { closed: true as const }),

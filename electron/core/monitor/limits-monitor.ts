@@ -110,6 +110,8 @@ export class LimitsMonitor extends EventEmitter<LimitsMonitorEvents> {
   private busy = false;
   private timer: unknown;
   private hasTimer = false;
+  /** Local time of the next poll; undefined while paused (reconnecting) or stopped. */
+  private nextPollAt: number | undefined;
   private inFlight: AbortController | undefined;
 
   private metricsMode: 'unknown' | 'available' | 'unsupported' = 'unknown';
@@ -163,8 +165,9 @@ export class LimitsMonitor extends EventEmitter<LimitsMonitorEvents> {
     if (reconnecting === this.reconnecting) return;
     this.reconnecting = reconnecting;
     if (reconnecting) {
-      this.clearTimer();
       this.inFlight?.abort();
+      // No more polls; the timer for the next runtime mark stays (it needs no network).
+      if (!this.busy) this.schedule();
     } else if (!this.busy) {
       this.schedule(0);
     }
@@ -190,19 +193,64 @@ export class LimitsMonitor extends EventEmitter<LimitsMonitorEvents> {
     this.timer = undefined;
   }
 
+  /**
+   * Plan the next poll (`delayMs` from now, else the interval for the window's visibility) and
+   * arm the one timer. While reconnecting there is no poll, but runtime marks are still told.
+   */
   private schedule(delayMs?: number): void {
     this.clearTimer();
+    this.nextPollAt = undefined;
     if (!this.running || this.stopped) return;
     let interval = pollIntervalMs({ visible: this.visible, reconnecting: this.reconnecting }, this.intervals);
-    if (interval === null) return;
-    // A run of failures: back off to the slow rate until a reading succeeds.
-    if (this.failures >= FAILURES_BEFORE_NOTICE) interval = Math.max(interval, this.intervals.hiddenMs);
+    if (interval !== null) {
+      // A run of failures: back off to the slow rate until a reading succeeds.
+      if (this.failures >= FAILURES_BEFORE_NOTICE) interval = Math.max(interval, this.intervals.hiddenMs);
+      this.nextPollAt = this.clock.now() + (delayMs ?? interval);
+    }
+    this.arm();
+  }
+
+  /**
+   * One timer: for the next poll, or for the next runtime mark when that comes first. A mark's
+   * timer only compares the clock with the runtime — no request — so a hidden Lab window, polled
+   * every 30 s, still hears "10 minutes left" on time, and the marks cost nothing on the wire.
+   */
+  private arm(): void {
+    this.clearTimer();
+    if (!this.running || this.stopped) return;
+    const now = this.clock.now();
+    const untilPoll = this.nextPollAt === undefined ? undefined : Math.max(0, this.nextPollAt - now);
+    const untilMark = this.msUntilNextMark(now);
+    if (untilPoll === undefined && untilMark === undefined) return;
+    const markFirst = untilMark !== undefined && (untilPoll === undefined || untilMark < untilPoll);
     this.hasTimer = true;
-    this.timer = this.clock.setTimeout(() => {
-      this.hasTimer = false;
-      this.timer = undefined;
-      void this.tick();
-    }, delayMs ?? interval);
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.hasTimer = false;
+        this.timer = undefined;
+        if (markFirst) this.onMark();
+        else void this.tick();
+      },
+      markFirst ? untilMark : untilPoll!,
+    );
+  }
+
+  /** ms until the next runtime mark is reached, or undefined when no mark is left or the runtime is not known. */
+  private msUntilNextMark(now: number): number | undefined {
+    const hours = this.o.notebookClass.runtimeHours;
+    const mark = this.tracker.nextMarkMs();
+    if (!hours || !this.started || mark === undefined) return undefined;
+    const left = runtimeLeftMs(this.started, hours, now, this.skew.skewMs);
+    if (left === undefined) return undefined;
+    // At least 1 ms, rounded up: a timer never fires a hair before its mark, and a mark already
+    // due is told by the next check rather than by a burst of zero-delay timers.
+    return Math.max(1, Math.ceil(left - mark));
+  }
+
+  private onMark(): void {
+    if (this.busy || this.stopped) return;
+    this.checkRuntime();
+    this.arm();
   }
 
   private async tick(): Promise<void> {

@@ -216,6 +216,14 @@ export class LimitsTracker {
     return [];
   }
 
+  /**
+   * The runtime mark (ms left) that fires next, or undefined when every mark has fired. The
+   * monitor sets a timer for it, so a mark is told on time even between slow polls.
+   */
+  nextMarkMs(): number | undefined {
+    return this.thresholds.runtimeMarksMs[this.marksFired];
+  }
+
   /** `leftMs` of runtime at local time `now` (see runtimeLeftMs). */
   onRuntime(leftMs: number, now: number): LimitEvent[] {
     const marks = this.thresholds.runtimeMarksMs;

@@ -394,8 +394,8 @@ export class Session extends EventEmitter<SessionEvents> {
           await fresh.close();
           return;
         }
+        // The session's one onLost listener (startSupervision) follows the swap.
         await live.swap(fresh);
-        live.onLost((reason) => this.linkLost('ssh-lost', reason));
       }
       // 2. The token: the stored one, or one minted from the stored password if the hub refuses it.
       this.token = await ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });

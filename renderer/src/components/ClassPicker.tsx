@@ -2,13 +2,23 @@ import { useEffect, useRef, useState } from 'react';
 import type { ClassInfo } from '../api';
 import { formatGB, splitLabel } from '../format';
 
+/** The facility's server that runs now, and whether this app holds a session on it. */
+export interface RunningServer {
+  classId?: string;
+  classLabel?: string;
+  sessionOpen: boolean;
+}
+
 interface Props {
   facilityId: string;
   classes: ClassInfo[];
   lastClass: string | undefined;
   /** Why Start is not possible now, as its label ("Starting…", "Try again in 7 s"); undefined when it is. */
   blocked: string | undefined;
+  /** A server of this facility runs: picking another class switches to it (onSwitch). */
+  running?: RunningServer;
   onStart(classId: string): void;
+  onSwitch?(classId: string): void;
   /** Move the focus to the chosen class (then onFocused is called). */
   focusRequest?: boolean;
   onFocused?(): void;
@@ -19,8 +29,8 @@ function initialClass(classes: ClassInfo[], lastClass: string | undefined): stri
 }
 
 /** One card per notebook class, as a radio group; Start asks for a server of the chosen class. */
-export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart, focusRequest = false, onFocused }: Props) {
-  const [chosen, setChosen] = useState(() => initialClass(classes, lastClass));
+export function ClassPicker({ facilityId, classes, lastClass, blocked, running, onStart, onSwitch, focusRequest = false, onFocused }: Props) {
+  const [chosen, setChosen] = useState(() => initialClass(classes, running?.classId ?? lastClass));
   const selected = classes.some((c) => c.id === chosen) ? chosen : initialClass(classes, lastClass);
   const fieldset = useRef<HTMLFieldSetElement>(null);
   useEffect(() => {
@@ -31,6 +41,12 @@ export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart, 
     onFocused?.();
   }, [focusRequest, onFocused]);
 
+  // Another class than the running server's: Start becomes "Switch to …" (which asks first).
+  const switching = running !== undefined && onSwitch !== undefined && selected !== undefined && selected !== running.classId;
+  const chosenName = splitLabel(classes.find((c) => c.id === selected)?.label ?? '').name;
+  const label = blocked ?? (switching ? `Switch to ${chosenName}` : running?.sessionOpen ? 'Session open' : 'Start');
+  const disabled = !selected || blocked !== undefined || (!switching && running?.sessionOpen === true);
+
   if (classes.length === 0) {
     return <p className="muted">This facility offers no notebook classes. Ask your facility for a current profile.</p>;
   }
@@ -39,7 +55,9 @@ export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart, 
       className="class-picker"
       onSubmit={(e) => {
         e.preventDefault();
-        if (selected && !blocked) onStart(selected);
+        if (!selected || disabled) return;
+        if (switching) onSwitch(selected);
+        else onStart(selected);
       }}
     >
       <fieldset ref={fieldset}>
@@ -77,8 +95,13 @@ export function ClassPicker({ facilityId, classes, lastClass, blocked, onStart, 
         </div>
       </fieldset>
       <div className="actions">
-        <button type="submit" className="primary" disabled={!selected || blocked !== undefined}>
-          {blocked ?? 'Start'}
+        {running && (
+          <p className="muted running-note" role="note">
+            {`Your ${running.classLabel ? `${splitLabel(running.classLabel).name} ` : ''}server is running${running.sessionOpen ? ' and open' : ''}. Pick another class to switch to it.`}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={disabled}>
+          {label}
         </button>
       </div>
     </form>

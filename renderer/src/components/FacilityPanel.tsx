@@ -1,5 +1,8 @@
+import { useState } from 'react';
 import type { ErrorInfo, FacilityInfo, SessionView } from '../api';
-import { ClassPicker } from './ClassPicker';
+import { splitLabel } from '../format';
+import { ClassPicker, type RunningServer } from './ClassPicker';
+import { ConfirmDialog } from './ConfirmDialog';
 import { ErrorNotice } from './ErrorNotice';
 import { SignInForm } from './SignInForm';
 import { SpawnProgress } from './SpawnProgress';
@@ -17,7 +20,11 @@ interface Props {
   onSignedIn(info: FacilityInfo): void;
   onSignInError(error: ErrorInfo): void;
   onSignOut(): void;
+  /** The facility's server that runs now (this app's session on it, or what the hub reports). */
+  running?: RunningServer;
   onStart(classId: string): void;
+  /** Stop the running server and start this class instead (after the person confirmed). */
+  onSwitch(classId: string): void;
   onCancel(sessionId: string): void;
   onOpen(sessionId: string): void;
   onPickClass(facilityId: string): void;
@@ -30,8 +37,13 @@ interface Props {
 export function FacilityPanel(p: Props) {
   const f = p.facility;
   const mustSignIn = !f.signedIn || p.signInReason !== undefined;
-  const busy = p.starting || (p.session !== undefined && p.session.state !== 'ended');
-  const blocked = p.waitSeconds > 0 ? `Try again in ${p.waitSeconds} s` : busy ? (p.starting ? 'Starting…' : 'Session open') : undefined;
+  const [confirmSwitch, setConfirmSwitch] = useState<string>();
+  // On its way (signing in, stopping the previous server, spawning, connecting): nothing else can start.
+  const underway = p.session !== undefined && !SETTLED.has(p.session.state);
+  const blocked =
+    p.waitSeconds > 0 ? `Try again in ${p.waitSeconds} s` : p.starting || underway ? (p.session?.replacing !== undefined && !p.starting ? 'Switching…' : 'Starting…') : undefined;
+  const nameOf = (classId: string | undefined) => splitLabel(f.classes.find((c) => c.id === classId)?.label ?? '').name;
+  const runningName = p.running?.classLabel ? splitLabel(p.running.classLabel).name : nameOf(p.running?.classId);
 
   return (
     <div className="facility-panel" data-facility={f.id}>
@@ -56,7 +68,18 @@ export function FacilityPanel(p: Props) {
         <SignInForm key={f.id} facility={f} reason={p.signInReason} waitSeconds={p.waitSeconds} onSignedIn={p.onSignedIn} onError={p.onSignInError} />
       ) : (
         <section className="card" aria-label="Start a server">
-          <ClassPicker key={f.id} facilityId={f.id} classes={f.classes} lastClass={f.lastClass} blocked={blocked} onStart={p.onStart} focusRequest={p.focusPicker} onFocused={p.onPickerFocused} />
+          <ClassPicker
+            key={f.id}
+            facilityId={f.id}
+            classes={f.classes}
+            lastClass={f.lastClass}
+            blocked={blocked}
+            running={underway ? undefined : p.running}
+            onStart={p.onStart}
+            onSwitch={setConfirmSwitch}
+            focusRequest={p.focusPicker}
+            onFocused={p.onPickerFocused}
+          />
           {p.startError && <ErrorNotice error={p.startError} label="Start error" secondsLeft={p.startError.kind === 'hub-rate-limited' ? p.waitSeconds : undefined} />}
         </section>
       )}
@@ -69,6 +92,28 @@ export function FacilityPanel(p: Props) {
           onPickClass={p.onPickClass}
         />
       )}
+      {confirmSwitch && (
+        <ConfirmDialog
+          title={`Switch to the ${nameOf(confirmSwitch)} class?`}
+          confirmLabel="Stop and switch"
+          danger
+          onAnswer={(yes) => {
+            const classId = confirmSwitch;
+            setConfirmSwitch(undefined);
+            if (yes) p.onSwitch(classId);
+          }}
+        >
+          <p>
+            {`This stops your ${runningName ? `${runningName} ` : ''}server at ${f.name}, then starts a ${nameOf(confirmSwitch)} server.`}
+          </p>
+          <p>
+            <strong>Unsaved work in open notebooks is lost; save it first.</strong> Running kernels end; saved notebooks stay in your home folder.
+          </p>
+        </ConfirmDialog>
+      )}
     </div>
   );
 }
+
+/** States in which a session is not on its way anywhere: open, or over. */
+const SETTLED: ReadonlySet<SessionView['state']> = new Set(['ready', 'degraded', 'reconnecting', 'ended']);

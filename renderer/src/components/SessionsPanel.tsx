@@ -47,7 +47,8 @@ export function mergeRows(servers: ServersReply | undefined, sessions: SessionVi
       classLabel: s.classLabel ?? mine?.classLabel,
       started: s.started ?? mine?.started,
       runtimeHours: s.runtimeHours ?? mine?.runtimeHours,
-      state: mine ? mine.state : s.ready ? 'running' : s.pending ? `${s.pending} pending` : 'stopped',
+      // A session switching class is stopping this server first.
+      state: mine ? (mine.replacing !== undefined ? 'stopping' : mine.state) : s.ready ? 'running' : s.pending ? `${s.pending} pending` : 'stopped',
       sessionId: mine?.state === 'ready' || mine?.state === 'degraded' ? mine.sessionId : undefined,
       session: mine?.state === 'ready' || mine?.state === 'degraded' ? mine : undefined,
       onHub: true,
@@ -60,10 +61,11 @@ export function mergeRows(servers: ServersReply | undefined, sessions: SessionVi
       facilityId: l.facilityId,
       facilityName: l.facilityName,
       serverName: l.serverName,
-      classLabel: l.classLabel,
+      // While switching, the server on the hub is still the one being stopped.
+      classLabel: l.replacing || l.classLabel,
       started: l.started,
       runtimeHours: l.runtimeHours,
-      state: l.state,
+      state: l.replacing !== undefined ? 'stopping' : l.state,
       sessionId: l.state === 'ready' ? l.sessionId : undefined,
       session: l.state === 'ready' || l.state === 'degraded' ? l : undefined,
       onHub: false,

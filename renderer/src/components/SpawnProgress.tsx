@@ -42,7 +42,8 @@ export function SpawnProgress({ session, waitSeconds, onCancel, onOpen, onPickCl
       {active(session) && (
         <>
           <p className="state-line">
-            <strong>{STATE_TEXT[session.state]}</strong> · waiting <span className="waited">{waited}</span>
+            <strong>{session.replacing !== undefined && session.state === 'signed-out' ? `Stopping your ${session.replacing ? `${splitLabel(session.replacing).name} ` : ''}server` : STATE_TEXT[session.state]}</strong> · waiting{' '}
+            <span className="waited">{waited}</span>
           </p>
           {session.progress !== undefined ? (
             <progress max={100} value={session.progress} aria-label="Start progress">

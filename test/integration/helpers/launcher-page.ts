@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { CHANNELS, type RoamlabEvent } from '../../../electron/common/ipc-contract';
+import { CHANNELS, STRIP_CHANNELS, type RoamlabEvent, type StripEvent } from '../../../electron/common/ipc-contract';
 import { APP_CSP, appResponseHeaders, contentTypeOf } from '../../../electron/core/policy/app-protocol';
 import { REPO } from './cli';
 
@@ -76,7 +76,7 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
  * as the preload builds it: one function per channel, onEvent, frozen. A string, not a function:
  * under tsx (esbuild keepNames) a function's inner names call a `__name` helper the page lacks.
  */
-function bridgeScript(channels: readonly string[]): string {
+function bridgeScript(channels: readonly string[], global = 'roamlab'): string {
   return `(() => {
     const invoke = window.__roamlabInvoke;
     const listeners = new Set();
@@ -86,7 +86,7 @@ function bridgeScript(channels: readonly string[]): string {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     };
-    Object.defineProperty(window, 'roamlab', { value: Object.freeze(api) });
+    Object.defineProperty(window, ${JSON.stringify(global)}, { value: Object.freeze(api) });
     Object.defineProperty(window, '__roamlabEmit', {
       value: (e) => {
         for (const l of [...listeners]) {
@@ -102,8 +102,21 @@ function bridgeScript(channels: readonly string[]): string {
  * or a stub), and return `emit`, which delivers an event to the page's onEvent listeners.
  */
 export async function bindBridge(page: Page, invoke: (channel: string, request: unknown) => Promise<unknown>): Promise<(e: RoamlabEvent) => void> {
+  return bindNamed(page, CHANNELS, 'roamlab', invoke);
+}
+
+/**
+ * The Lab window's status strip (dist/renderer/strip.html) gets `window.roamlabStrip`, as the
+ * strip's preload builds it: one function per strip channel, onEvent. `invoke` stands for main,
+ * which knows the strip's session (the real dispatchStrip with a session id).
+ */
+export async function bindStripBridge(page: Page, invoke: (channel: string, request: unknown) => Promise<unknown>): Promise<(e: StripEvent) => void> {
+  return bindNamed(page, STRIP_CHANNELS, 'roamlabStrip', invoke);
+}
+
+async function bindNamed<E>(page: Page, channels: readonly string[], global: string, invoke: (channel: string, request: unknown) => Promise<unknown>): Promise<(e: E) => void> {
   await page.exposeBinding('__roamlabInvoke', (_source, channel: string, request: unknown) => invoke(channel, request));
-  await page.addInitScript({ content: bridgeScript(CHANNELS) });
+  await page.addInitScript({ content: bridgeScript(channels, global) });
   return (e) => {
     void page
       .evaluate((ev) => (window as unknown as { __roamlabEmit?: (e: unknown) => void }).__roamlabEmit?.(ev), e)

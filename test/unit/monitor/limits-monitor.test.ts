@@ -39,6 +39,10 @@ class FakeClock implements MonitorClock {
     const ats = [...this.timers.values()].map((x) => x.at);
     return ats.length ? Math.min(...ats) - this.t : undefined;
   }
+  /** Move time forward without running any timer, as for a laptop asleep; overdue timers run at the next advance. */
+  jump(ms: number): void {
+    this.t += ms;
+  }
   /** Move time forward, firing due timers in order. */
   advance(ms: number): void {
     const end = this.t + ms;
@@ -383,6 +387,75 @@ describe('LimitsMonitor', () => {
     await runUntilEnded(clock, got.ended);
     expect(got.ended).toHaveLength(1);
     expect(got.ended[0]!.cause).toBe('stopped');
+  });
+
+  it('a hidden window hears each runtime mark on time, between its 30 s polls, at no extra request', async () => {
+    const clock = new FakeClock();
+    const hubSkew = 10 * MIN; // the hub's clock is 10 minutes ahead
+    const srv = await fakeServer(clock, () => ({ status: 200, body: metrics(1, 48) }), hubSkew);
+    // A 1 h class started 24 min 40 s ago by the hub's clock: the marks come 5:20, 25:20 and
+    // 30:20 from now, each 20 s after a poll and 10 s before the next.
+    const startedHub = T0 + hubSkew - (24 * MIN + 40_000);
+    const { m, got } = makeMonitor(clock, srv.transport, {
+      started: new Date(startedHub).toISOString(),
+      visible: false,
+      notebookClass: { label: 'Large', memoryGB: 48, runtimeHours: 1 },
+    });
+    m.start();
+    await step(clock, 0);
+    expect(clock.nextDelay).toBe(30_000);
+    while (clock.now() < T0 + 31 * MIN) await step(clock);
+
+    expect(Math.abs(m.skewMs - hubSkew)).toBeLessThanOrEqual(500);
+    const endLocal = startedHub + 60 * MIN - m.skewMs;
+    expect(got.limits.map((e) => (e.kind === 'runtime' ? e.markMs : e.kind))).toEqual([30 * MIN, 10 * MIN, 5 * MIN]);
+    for (const e of got.limits) {
+      if (e.kind !== 'runtime') continue;
+      // Told at the mark (by the hub's clock, skew corrected), not at the next poll 10 s later.
+      expect(Math.abs(e.at - (endLocal - e.markMs))).toBeLessThanOrEqual(1);
+      expect(Math.abs(e.leftMs - e.markMs)).toBeLessThanOrEqual(1);
+    }
+    expect(got.limits.map((e) => e.title)).toEqual(['30 minutes left — Large class', '10 minutes left — Large class', '5 minutes left — Large class']);
+    // The marks' timers sent nothing: one request per 30 s poll.
+    expect(srv.seen).toHaveLength(1 + Math.floor((clock.now() - T0) / 30_000));
+    expect(clock.pending).toBe(1);
+  });
+
+  it('tells runtime marks while reconnecting (no poll, no request), and polls again after', async () => {
+    const clock = new FakeClock();
+    const srv = await fakeServer(clock, () => ({ status: 200, body: metrics(1, 48) }));
+    const startedHub = T0 - 28 * MIN; // 1 h class: the 30-minute mark in 2 minutes
+    const { m, got } = makeMonitor(clock, srv.transport, { started: new Date(startedHub).toISOString(), notebookClass: { label: 'Large', memoryGB: 48, runtimeHours: 1 } });
+    m.start();
+    await step(clock, 0);
+    m.setReconnecting(true);
+    // Only the mark's timer is left.
+    expect(clock.pending).toBe(1);
+    expect(clock.nextDelay).toBe(Math.ceil(startedHub + 30 * MIN - m.skewMs - T0));
+    clock.advance(23 * MIN); // 32 minutes were left: the 30- and 10-minute marks pass
+    expect(got.limits.map((e) => e.title)).toEqual(['30 minutes left — Large class', '10 minutes left — Large class']);
+    expect(srv.seen).toHaveLength(1);
+    m.setReconnecting(false);
+    expect(clock.nextDelay).toBe(0);
+    await step(clock, 0);
+    expect(srv.seen).toHaveLength(2);
+  });
+
+  it('a laptop waking past two marks hears only the most urgent, once, then the next on time', async () => {
+    const clock = new FakeClock();
+    const srv = await fakeServer(clock, () => ({ status: 200, body: metrics(1, 48) }));
+    const startedHub = T0 - 29 * MIN; // 1 h class: marks at +1, +21 and +26 minutes
+    const { m, got } = makeMonitor(clock, srv.transport, { started: new Date(startedHub).toISOString(), visible: false, notebookClass: { label: 'Large', memoryGB: 48, runtimeHours: 1 } });
+    m.start();
+    await step(clock, 0);
+    clock.jump(24 * MIN); // asleep: no timer ran; 7 minutes are left on waking
+    await step(clock, 0);
+    expect(got.limits).toHaveLength(1);
+    expect(got.limits[0]).toMatchObject({ kind: 'runtime', markMs: 10 * MIN, level: 'warning', title: '7 minutes left — Large class' });
+    while (clock.now() < T0 + 27 * MIN) await step(clock);
+    expect(got.limits.map((e) => e.title)).toEqual(['7 minutes left — Large class', '5 minutes left — Large class']);
+    const last = got.limits[1]!;
+    expect(Math.abs(last.at - (startedHub + 55 * MIN - m.skewMs))).toBeLessThanOrEqual(1);
   });
 
   it('dispose() aborts the request under way and leaves no timer behind', async () => {

@@ -183,6 +183,17 @@ describe('runtime marks', () => {
     expect(e).toMatchObject({ level: 'critical', title: 'Runtime over — Small class' });
   });
 
+  it('names the next mark to come, for the monitor to set its timer by', () => {
+    const t = new LimitsTracker({ classLabel: 'Large', formatTime: clock });
+    expect(t.nextMarkMs()).toBe(30 * MIN);
+    t.onRuntime(30 * MIN, t0);
+    expect(t.nextMarkMs()).toBe(10 * MIN);
+    t.onRuntime(4 * MIN, t0 + 26 * MIN); // slept past 10 and 5: both count as said
+    expect(t.nextMarkMs()).toBeUndefined();
+    const none = new LimitsTracker({ classLabel: 'Large', thresholds: resolveThresholds({ runtimeMarksMs: [] }) });
+    expect(none.nextMarkMs()).toBeUndefined();
+  });
+
   it('takes seconds-scale marks (for tests and short classes)', () => {
     const t = new LimitsTracker({ classLabel: 'Tiny', thresholds: resolveThresholds({ runtimeMarksMs: [20_000, 60_000, 60_000] }), formatTime: clock });
     expect(t.thresholds.runtimeMarksMs).toEqual([60_000, 20_000]);
