@@ -23,6 +23,8 @@ export const CHANNEL_NAMES = [
   'listSessions',
   'listServers',
   'answerHostKey',
+  'reconnectSession',
+  'networkChanged',
 ] as const;
 
 export type ChannelName = (typeof CHANNEL_NAMES)[number];

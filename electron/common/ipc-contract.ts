@@ -100,6 +100,12 @@ export interface SessionView {
    * Cleared when the new server is requested.
    */
   replacing?: string;
+  /**
+   * While the link is down (degraded, reconnecting) and on the first ready after it: since when,
+   * which attempt, when the next one is due (ms since epoch), the last attempt's error, and, once
+   * back, how long it was away.
+   */
+  connection?: { since: number; cause?: string; attempt?: number; nextTryAt?: number; lastError?: string; downForMs?: number };
 }
 
 export interface NodeStats {
@@ -186,6 +192,10 @@ export const requestSchemas = {
   listSessions: z.object({}).strict(),
   listServers: z.object({}).strict(),
   answerHostKey: z.object({ promptId: id, accept: z.boolean() }).strict(),
+  /** "Reconnect now": skip the wait before the session's next reconnect attempt. */
+  reconnectSession: z.object({ sessionId: id }).strict(),
+  /** The launcher page's online/offline events (Chromium's view of the network). */
+  networkChanged: z.object({ online: z.boolean() }).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -207,6 +217,8 @@ export interface Replies {
   listSessions: SessionView[];
   listServers: ServersReply;
   answerHostKey: { answered: boolean };
+  reconnectSession: SessionView;
+  networkChanged: { sessions: number };
 }
 
 export type ReplyOf<C extends Channel> = Replies[C];
@@ -227,7 +239,9 @@ export type RoamlabEvent =
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }
   /** Show this facility's class picker (the Lab window's strip asked for a bigger class). */
-  | { type: 'pick-class'; facilityId: string };
+  | { type: 'pick-class'; facilityId: string }
+  /** A drop that lasted (or one that is over after being told): the shell shows it natively. */
+  | { type: 'connection'; sessionId: string; facilityId: string; notice: { kind: 'lost' | 'back'; title: string; body: string } };
 
 /** What `window.roamlab` is in the launcher window. */
 export type RoamlabApi = {

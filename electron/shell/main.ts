@@ -4,7 +4,7 @@
  * (which sender, which request, which navigation, which permission, which file) is made by a
  * pure function in electron/core.
  */
-import { BrowserWindow, Menu, app, nativeTheme } from 'electron';
+import { BrowserWindow, Menu, app, nativeTheme, powerMonitor } from 'electron';
 import path from 'node:path';
 import { LauncherService, type ShellHooks } from '../core/app/launcher-service';
 import type { RoamlabEvent } from '../common/ipc-contract';
@@ -93,8 +93,18 @@ function start(): void {
   );
 
   // A threshold crossed (memory, runtime): a native notification; the launcher shows its banner.
+  // A drop that lasted 5 s and its end (the core decides, see connectionNotice), and a session
+  // that ended by itself (server gone, or a reconnect that needs the person): one each.
+  const toldEnded = new Set<string>();
   const onLimit = (e: RoamlabEvent) => {
     if (e.type === 'limit') notifyLimit({ notify, focusLab: (id) => labs.focus(id), showLauncher }, e);
+    if (e.type === 'connection') {
+      notify({ title: e.notice.title, body: e.notice.body, onClick: () => labs.focus(e.sessionId) || showLauncher() });
+    }
+    if (e.type === 'session' && e.session.state === 'ended' && e.session.error && !toldEnded.has(e.session.sessionId)) {
+      toldEnded.add(e.session.sessionId);
+      notify({ title: `${e.session.facilityName}: session ended`, body: `${e.session.reason} ${e.session.error.hint}`, urgency: 'critical', onClick: showLauncher });
+    }
   };
   service.on('event', onLimit);
   disposables.addFn(() => service.off('event', onLimit));
@@ -120,8 +130,12 @@ function start(): void {
     disposables.add(registerStripIpc({ table: createStripHandlerTable(service, { showLauncher }), service, strips: labs, appOrigin: APP_ORIGIN }));
     const tray = createTray({ service, notify, showLauncher });
     if (tray) disposables.add(tray);
-    // Seam for the supervisor (issue 5): powerMonitor 'suspend'/'resume' and network changes
-    // are forwarded to the service here, as plain calls, and their listeners added to `disposables`.
+    // The computer woke up: every session checks its link now (and one that waits tries now),
+    // rather than at its next probe or keepalive. Network changes come from the launcher page's
+    // online/offline events (the networkChanged channel): the main process has no such event.
+    const onResume = () => service.signalAll('resume');
+    powerMonitor.on('resume', onResume);
+    disposables.addFn(() => powerMonitor.off('resume', onResume));
     showLauncher();
 
     app.on('window-all-closed', () => {

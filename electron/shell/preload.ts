@@ -26,6 +26,8 @@ const CHANNEL_NAMES = [
   'listSessions',
   'listServers',
   'answerHostKey',
+  'reconnectSession',
+  'networkChanged',
 ] as const;
 const IPC_PREFIX = 'roamlab:';
 const EVENT_CHANNEL = 'roamlab:event';

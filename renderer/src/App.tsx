@@ -122,7 +122,17 @@ export function App() {
     });
     void loadFacilities();
     void refreshServers();
-    return off;
+    // Chromium's view of the network: open sessions check their link on "offline" and try at
+    // once on "online" (main has no such event; powerMonitor covers sleep).
+    const online = () => void call('networkChanged', { online: true });
+    const offline = () => void call('networkChanged', { online: false });
+    window.addEventListener('online', online);
+    window.addEventListener('offline', offline);
+    return () => {
+      off();
+      window.removeEventListener('online', online);
+      window.removeEventListener('offline', offline);
+    };
   }, [loadFacilities, refreshServers, noteError]);
 
   // The launcher is interactive once the first list is on screen (bench/renderer-bench.ts reads this).
@@ -253,6 +263,8 @@ export function App() {
               onStart={(classId) => void start(selected.id, classId)}
               onSwitch={(classId) => void start(selected.id, classId, 'switchClass')}
               onCancel={async (sid) => reportIfFailed(await call('cancelSession', { sessionId: sid }))}
+              onReconnect={async (sid) => reportIfFailed(await call('reconnectSession', { sessionId: sid }))}
+              onStartAgain={(classId) => void start(selected.id, classId)}
               onOpen={async (sid) => reportIfFailed(await call('openSession', { sessionId: sid }))}
               onPickClass={pickClass}
               focusPicker={focusPickerFor === selected.id}

@@ -271,15 +271,37 @@ describe('local gateway while the link is down', () => {
     expect(String(reason)).toBe('kernel shut down');
   });
 
-  it('answers 503 to a new WebSocket while the link stays down', async () => {
+  it('accepts a new WebSocket while the link stays down, holds it, and connects it to the hub when the link is back', async () => {
     const cookie = await enter();
     gateway.setLinkDown();
-    try {
-      const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k3/channels`, { headers: { cookie }, origin: `http://127.0.0.1:${gateway.port}` });
-      const [err] = await once(ws, 'error');
-      expect(String((err as Error).message)).toMatch(/503/);
-    } finally {
-      gateway.setLinkUp();
-    }
+    const count = upstreamWs.length;
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k3/channels?session_id=new`, ['v1.kernel.websocket.jupyter.org'], {
+      headers: { cookie },
+      origin: `http://127.0.0.1:${gateway.port}`,
+    });
+    await once(ws, 'open'); // after the 400 ms wait for the link
+    expect(ws.protocol).toBe('v1.kernel.websocket.jupyter.org');
+    ws.send('queued before the hub was reachable');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(upstreamWs.length).toBe(count);
+    const echo = nextMessage(ws);
+    gateway.setLinkUp();
+    expect(await echo).toBe('echo:queued before the hub was reachable');
+    expect(upstreamWs.at(-1)!.url).toBe('/jhub/user/a/api/kernels/k3/channels?session_id=new');
+    ws.close();
+  });
+
+  it('closes a socket accepted while down (1011) when the hub then chooses another subprotocol, so the page opens it again', async () => {
+    const cookie = await enter();
+    gateway.setLinkDown();
+    const ws = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k4/channels`, ['some-other-protocol'], {
+      headers: { cookie },
+      origin: `http://127.0.0.1:${gateway.port}`,
+    });
+    await once(ws, 'open');
+    const closed = once(ws, 'close');
+    gateway.setLinkUp();
+    const [code] = await closed;
+    expect(code).toBe(1011);
   });
 });

@@ -30,6 +30,8 @@ const VALID: { [C in Channel]: RequestOf<C> } = {
   startSession: { facilityId: 'desy-naf', classId: 'small', serverName: 'beamtime' },
   switchClass: { facilityId: 'desy-naf', classId: 'large' },
   cancelSession: { sessionId: '0a1b2c3d4e5f6a7b' },
+  reconnectSession: { sessionId: '0a1b2c3d4e5f6a7b' },
+  networkChanged: { online: true },
   openSession: { sessionId: '0a1b2c3d4e5f6a7b' },
   closeSession: { sessionId: '0a1b2c3d4e5f6a7b' },
   stopServer: { facilityId: 'desy-naf', serverName: '' },

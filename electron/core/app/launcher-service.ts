@@ -18,7 +18,8 @@ import type { HostKeyPrompt } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
 import { signIn, signOut } from '../session/credentials';
 import { withSignedInHub, type HubAccess } from '../session/hub-access';
-import { Session } from '../session/session';
+import { Session, type OutsideSignal } from '../session/session';
+import { connectionNotice } from '../session/reconnect-policy';
 import { resolveThresholds } from '../monitor/limits-policy';
 import { memoryPercent } from '../monitor/metrics';
 import type {
@@ -61,6 +62,10 @@ interface LiveSession {
   view: SessionView;
   session: Session;
   abort: AbortController;
+  /** Whether the person was told natively that this drop lasted (then "back" is told too). */
+  toldLost?: boolean;
+  /** Fires when a drop reaches the notification threshold. */
+  lostTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -394,8 +399,12 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         progress: s.name === 'spawning' ? s.progress : s.name === 'ready' ? 100 : live.view.progress,
         started: session.serverModel?.started ?? live.view.started,
         error: s.name === 'ended' ? s.error : undefined,
+        connection: connectionOf(s),
       };
       this.publish(live);
+      this.tellConnection(live, s);
+      // Back after a drop: the Lab window is still open on the same page; nothing to open.
+      if (s.name === 'ready' && s.downForMs !== undefined) return;
       if (s.name === 'ready') {
         void this.patchState(facilityId, { lastClass: klass.id }).then(() => this.send({ type: 'facilities-changed' }));
         void this.o.hooks.openLab({ sessionId, url: s.url, facilityId, title: labTitle(profile.name, klass.label, serverName) });
@@ -483,6 +492,53 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   /** The Lab window was shown or hidden: the monitor polls every 5 s, or every 30 s. */
   setLabVisible(sessionId: string, visible: boolean): void {
     this.sessions.get(sessionId)?.session.setVisible(visible);
+  }
+
+  /** "Reconnect now" on a session that waits for its next attempt. */
+  reconnectSession(sessionId: string): SessionView {
+    const live = this.live(sessionId);
+    live.session.reconnectNow();
+    return { ...live.view };
+  }
+
+  /** The network changed or the computer woke up: every open session hears it. */
+  signalAll(kind: OutsideSignal): number {
+    let n = 0;
+    for (const live of this.sessions.values()) {
+      if (live.view.state === 'ended') continue;
+      live.session.signal(kind);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Native notifications about the connection (connectionNotice decides): one when a drop has
+   * lasted 5 s, one when that drop is over. Short drops show in the windows only.
+   */
+  private tellConnection(live: LiveSession, s: Session['state']): void {
+    const tell = (state: string, downForMs: number) => {
+      const notice = connectionNotice({ facilityName: live.view.facilityName, state, downForMs, toldLost: !!live.toldLost });
+      if (!notice) return;
+      live.toldLost = notice.kind === 'lost';
+      this.send({ type: 'connection', sessionId: live.view.sessionId, facilityId: live.view.facilityId, notice });
+    };
+    if (s.name === 'degraded') {
+      if (live.lostTimer) clearTimeout(live.lostTimer);
+      const since = s.since;
+      live.lostTimer = setTimeout(() => {
+        live.lostTimer = undefined;
+        const now = live.session.state.name;
+        if (now === 'degraded' || now === 'reconnecting') tell(now, Date.now() - since);
+      }, 5000);
+      live.lostTimer.unref();
+      return;
+    }
+    if (s.name === 'reconnecting') return;
+    if (live.lostTimer) clearTimeout(live.lostTimer);
+    live.lostTimer = undefined;
+    if (s.name === 'ready' && s.downForMs !== undefined) tell('ready', s.downForMs);
+    live.toldLost = false;
   }
 
   cancelSession(sessionId: string): SessionView {
@@ -579,4 +635,23 @@ function classInfo(c: OfferedClass): ClassInfo {
 
 export function labTitle(facility: string, klass: string, server: string): string {
   return `${facility} — ${klass}${server ? ` — ${server}` : ''}`;
+}
+
+/** The connection part of a session's view, from its state. */
+function connectionOf(s: Session['state']): SessionView['connection'] {
+  switch (s.name) {
+    case 'degraded':
+      return { since: s.since, cause: s.cause };
+    case 'reconnecting':
+      return {
+        since: s.since,
+        attempt: s.attempt,
+        nextTryAt: s.nextTryInMs !== undefined ? Date.now() + s.nextTryInMs : undefined,
+        lastError: s.lastError,
+      };
+    case 'ready':
+      return s.downForMs !== undefined ? { since: Date.now() - s.downForMs, downForMs: s.downForMs } : undefined;
+    default:
+      return undefined;
+  }
 }

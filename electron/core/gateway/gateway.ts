@@ -266,8 +266,23 @@ export class LocalGateway {
       const extra = retryAfter ? `Retry-After: ${retryAfter}\r\n` : '';
       socket.end(`HTTP/1.1 ${status} ${text}\r\n${extra}Content-Length: 0\r\nConnection: close\r\n\r\n`);
     };
-    if (!(await this.waitForLink(this.options.waitForLinkMs ?? 4000)) || this.closing) return refuse(503, 'Service Unavailable', 2);
+    if (this.closing) return refuse(503, 'Service Unavailable', 2);
     const env = this.relayEnv(req);
+    if (!(await this.waitForLink(this.options.waitForLinkMs ?? 4000))) {
+      // The link stays down: accept the page's socket now and connect it to the hub when the link
+      // is back. Refused, JupyterLab would retry with growing pauses and give up after about two
+      // minutes (a kernel shown as disconnected); held, it just waits. It gets the page's first
+      // subprotocol (Jupyter offers one); if the hub later chooses otherwise, the relay closes it
+      // with the link up and the page opens it again at once.
+      if (this.closing || socket.destroyed) return;
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      if (offered[0]) this.chosenProtocol.set(req, offered[0]);
+      this.wss.handleUpgrade(req, socket, head, (page) => {
+        const relay = new WsRelay(page, undefined, env, (r) => this.relays.delete(r));
+        this.relays.add(relay);
+      });
+      return;
+    }
     const first = await dialAndOpen(env);
     if (this.closing || socket.destroyed) {
       if (first.ok) first.ws.terminate();

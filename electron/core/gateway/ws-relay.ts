@@ -98,14 +98,16 @@ export class WsRelay {
 
   constructor(
     private readonly page: WebSocket,
-    first: WebSocket,
+    /** The hub side, already open; undefined for a socket the page opened while the link was down. */
+    first: WebSocket | undefined,
     private readonly env: RelayEnv,
     private readonly onDone: (r: WsRelay) => void,
   ) {
     page.on('message', (data, isBinary) => this.fromPage(data, isBinary));
     page.on('close', () => this.finish());
     page.on('error', () => this.finish());
-    this.attach(first);
+    if (first) this.attach(first);
+    else if (env.linkUp()) this.scheduleRetry(0);
   }
 
   /** Whether the page is waiting for the upstream to come back. */
@@ -214,6 +216,15 @@ export class WsRelay {
       if (r.ok) r.ws.terminate();
       return;
     }
+    if (r.ok && (r.ws.protocol || '') !== (this.page.protocol || '')) {
+      // A socket accepted while the link was down took the page's first subprotocol; the hub chose
+      // otherwise. Let the page open it again now that the link is up.
+      r.ws.terminate();
+      this.env.log?.('gateway: the hub chose another subprotocol; the page will reconnect itself');
+      if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: reconnect');
+      this.finish();
+      return;
+    }
     if (r.ok) {
       this.resumed++;
       this.failedDials = 0;
@@ -225,7 +236,7 @@ export class WsRelay {
     // The hub answered and refused (404: the kernel is gone, 403, 503 from a server going
     // away): the page must hear it from the hub itself, so close its socket and let JupyterLab
     // reconnect — now, while the link is up.
-    const refused = r.status !== undefined && r.status !== 502 && r.status !== 503;
+    const refused = (r.status !== undefined && r.status !== 502 && r.status !== 503) || /subprotocol/i.test(r.message);
     if (refused || this.failedDials >= MAX_DIALS_WHILE_UP) {
       this.env.log?.(`gateway: websocket could not be resumed (${r.message}); the page will reconnect itself`);
       if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: upstream gone');

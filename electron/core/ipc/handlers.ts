@@ -20,6 +20,8 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     startSession: async (r) => s.startSession(r.facilityId, r.classId, r.serverName ?? ''),
     switchClass: async (r) => s.switchClass(r.facilityId, r.classId, r.serverName ?? ''),
     cancelSession: async (r) => s.cancelSession(r.sessionId),
+    reconnectSession: async (r) => s.reconnectSession(r.sessionId),
+    networkChanged: async (r) => ({ sessions: s.signalAll(r.online ? 'network-up' : 'network-down') }),
     openSession: async (r) => s.openSession(r.sessionId),
     closeSession: async (r) => (await s.closeSession(r.sessionId), { closed: true as const }),
     stopServer: async (r) => (await s.stopServer(r.facilityId, r.serverName), { stopped: true as const }),

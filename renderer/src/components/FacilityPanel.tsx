@@ -26,6 +26,10 @@ interface Props {
   /** Stop the running server and start this class instead (after the person confirmed). */
   onSwitch(classId: string): void;
   onCancel(sessionId: string): void;
+  /** "Reconnect now" while the session waits for its next attempt. */
+  onReconnect(sessionId: string): void;
+  /** "Start again with the same class" after the server ended by itself. */
+  onStartAgain(classId: string): void;
   onOpen(sessionId: string): void;
   onPickClass(facilityId: string): void;
   /** Move the focus to the class picker ("Pick a bigger class"). */
@@ -88,6 +92,8 @@ export function FacilityPanel(p: Props) {
           session={p.session}
           waitSeconds={p.waitSeconds}
           onCancel={() => p.onCancel(p.session!.sessionId)}
+          onReconnect={() => p.onReconnect(p.session!.sessionId)}
+          onStartAgain={() => p.onStartAgain(p.session!.classId)}
           onOpen={() => p.onOpen(p.session!.sessionId)}
           onPickClass={p.onPickClass}
         />

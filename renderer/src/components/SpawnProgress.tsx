@@ -9,6 +9,8 @@ interface Props {
   /** Seconds left before a rate-limited hub may be asked again. */
   waitSeconds: number;
   onCancel(): void;
+  onReconnect(): void;
+  onStartAgain(): void;
   onOpen(): void;
   onPickClass(facilityId: string): void;
 }
@@ -25,12 +27,19 @@ const STATE_TEXT: Record<SessionView['state'], string> = {
 };
 
 function active(s: SessionView): boolean {
-  return s.state !== 'ready' && s.state !== 'ended';
+  return s.state !== 'ready' && s.state !== 'ended' && !away(s);
+}
+
+/** The link is down and the session is bringing it back. */
+function away(s: SessionView): boolean {
+  return s.state === 'degraded' || s.state === 'reconnecting';
 }
 
 /** One session on its way to ready (or its end), driven by 'session' events. */
-export function SpawnProgress({ session, waitSeconds, onCancel, onOpen, onPickClass }: Props) {
-  const now = useNow(1000, active(session));
+export function SpawnProgress({ session, waitSeconds, onCancel, onReconnect, onStartAgain, onOpen, onPickClass }: Props) {
+  const now = useNow(1000, active(session) || away(session));
+  const c = session.connection;
+  const nextTry = c?.nextTryAt !== undefined ? Math.max(0, c.nextTryAt - now) : undefined;
   const waited = formatDuration(now - session.requestedAt);
   const title = `${splitLabel(session.classLabel).name}${session.serverName ? ` — ${session.serverName}` : ''}`;
 
@@ -62,10 +71,32 @@ export function SpawnProgress({ session, waitSeconds, onCancel, onOpen, onPickCl
           </div>
         </>
       )}
-      {(session.state === 'ready' || session.state === 'degraded') && (
+      {away(session) && (
+        <div className="reconnecting" role="status" aria-label="Connection">
+          <p className="state-line">
+            <strong>{session.state === 'degraded' ? 'Connection lost' : 'Reconnecting'}</strong>
+            {c && (
+              <>
+                {' '}
+                · offline <span className="offline-for">{formatDuration(now - c.since)}</span>
+              </>
+            )}
+            {nextTry !== undefined && nextTry > 0 && <> · next try in {formatDuration(nextTry)}</>}
+            {c?.attempt !== undefined && nextTry === undefined && <> · trying now</>}
+          </p>
+          <p className="hub-message">{session.reason}</p>
+          <p className="muted">Your server and its kernels keep running; the Lab window comes back where it was.</p>
+          <div className="actions">
+            <button type="button" className="primary" onClick={onReconnect}>
+              Reconnect now
+            </button>
+          </div>
+        </div>
+      )}
+      {session.state === 'ready' && (
         <>
           <p className="ready-line" role="status">
-            Ready — opened in its own window
+            {c?.downForMs !== undefined ? `${session.reason} — the Lab window carried on` : 'Ready — opened in its own window'}
           </p>
           {(session.metrics || session.lastLimit) && <SessionLimits session={session} onPickClass={onPickClass} />}
           <div className="actions">
@@ -77,7 +108,16 @@ export function SpawnProgress({ session, waitSeconds, onCancel, onOpen, onPickCl
       )}
       {session.state === 'ended' &&
         (session.error ? (
-          <ErrorNotice error={session.error} label="Session error" secondsLeft={session.error.kind === 'hub-rate-limited' ? waitSeconds : undefined} />
+          <>
+            <ErrorNotice error={session.error} label="Session error" secondsLeft={session.error.kind === 'hub-rate-limited' ? waitSeconds : undefined} />
+            {session.error.kind.startsWith('server-ended') && (
+              <div className="actions">
+                <button type="button" className="primary" onClick={onStartAgain}>
+                  Start again with the same class
+                </button>
+              </div>
+            )}
+          </>
         ) : (
           <p className="muted" role="status">
             Ended: {session.reason}
