@@ -116,37 +116,31 @@ describe('a session through sshd comes back by itself', () => {
     expect(await runCellInOpenNotebook(page, '7*8')).toBe('56');
   }, 120_000);
 
-  it('a token revoked while connected is replaced at the next server check, and the page keeps working', async () => {
+  it('asleep for 60 s (process stopped) while the token is revoked at the hub: it notices, keeps the link, replaces the token, and the page works', async () => {
     const entry = new AsyncEntry('roamlab', `${ID}/token/${USER}`, { linux: { store: 'secret-service' } });
-    const before = await entry.getPassword();
+    const tokenBefore = await entry.getPassword();
+    const from = cli.lines.length;
+    cli.child.kill('SIGSTOP');
+    // Meanwhile, at the hub: every token of the user revoked (an admin, an expiry).
     const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${USER}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
     const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
     for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
-    const from = cli.lines.length;
-    const deadline = Date.now() + 75_000; // the monitor asks the hub about the server once a minute
-    let after = before;
-    while (after === before && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1000));
-      after = await entry.getPassword();
-    }
-    expect(after).not.toBe(before);
-    expect(after).toMatch(/^[A-Za-z0-9]{20,}$/);
-    expect(states(from)).toEqual([]); // no drop, no reconnect: just a new token
-    expect(await runCellInOpenNotebook(page, '9*9')).toBe('81');
-  }, 120_000);
-
-  it('asleep for 60 s (process stopped), then continued: it notices, checks the link, and the page works', async () => {
-    const from = cli.lines.length;
-    cli.child.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 60_000));
     cli.child.kill('SIGCONT');
     const wake = await cli.waitFor((l) => cli.lines.indexOf(l) >= from && l.event === 'wake', 15_000);
     expect(wake.sleptMs as number).toBeGreaterThan(55_000);
     // The SSH connection survived the pause (nothing timed it out at the gateway): no reconnect
-    // is needed, and none is made; if one were, it must end ready.
-    await new Promise((r) => setTimeout(r, 3000));
-    const seen = states(from);
-    expect(seen.filter((s) => s === 'ended')).toEqual([]);
+    // is needed and none is made. The monitor's server check, due after a minute, meets the
+    // revoked token, and a new one is minted from the stored password — no drop, nobody asked.
+    let tokenAfter = tokenBefore;
+    for (let i = 0; i < 200 && tokenAfter === tokenBefore; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      tokenAfter = await entry.getPassword();
+    }
+    expect(tokenAfter).not.toBe(tokenBefore);
+    expect(tokenAfter).toMatch(/^[A-Za-z0-9]{20,}$/);
+    expect(cli.stderr).not.toContain(tokenAfter!);
+    expect(states(from)).toEqual([]);
     expect(await runCellInOpenNotebook(page, '8*8')).toBe('64');
   }, 120_000);
 });
