@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { rendererBenchSection } from './renderer-bench';
 import { tunnelBenchSection } from './tunnel-bench';
 import { monitorBenchSection } from './monitor-bench';
+import { roamingBenchSection } from './roaming-bench';
 
 export interface BenchSection {
   name: string;
@@ -31,6 +32,11 @@ export const SECTIONS: BenchSection[] = [
   {
     name: 'monitor',
     run: (log) => monitorBenchSection({ log }),
+  },
+  {
+    // Needs root (network namespaces, nftables); about 8 minutes. Alone: npx tsx bench/roaming-bench.ts
+    name: 'roaming',
+    run: (log) => roamingBenchSection({ log }),
   },
 ];
 
