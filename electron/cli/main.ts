@@ -315,7 +315,7 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     serverName: ctx.flags.server,
     port,
     log: ctx.log,
-    openTransport: () => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) }),
+    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx), signal }),
     monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
   });
   session.on('metrics', (m) => {

@@ -220,7 +220,7 @@ describe('roaming through a faulty link (network namespaces)', () => {
     const up = Date.now();
     await rig.linkUp();
     await expectBack(from, before, '8*9', '72', 60_000);
-    expect(Date.now() - up).toBeLessThan(35_000);
+    expect(Date.now() - up).toBeLessThan(10_000); // the reachability check, not the 30 s backoff
     await expectSaves('8*9');
     await screenshot(page, 'roaming-netns-after-3min');
   }, 300_000);

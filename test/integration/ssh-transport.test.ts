@@ -235,6 +235,29 @@ describe('tunnel', () => {
   });
 });
 
+describe('connecting can be given up', () => {
+  it('an abort during the handshake (a gateway that accepts but never speaks) rejects at once as cancelled, leaving no socket', async () => {
+    const { createServer } = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    const mute = createServer((s) => {
+      held.push(s);
+      s.resume(); // read what comes, so the client's close is seen
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+    const port = (mute.address() as AddressInfo).port;
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const p = openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/`), ssh: sshOpts({ port }), signal: ac.signal });
+    setTimeout(() => ac.abort(), 300);
+    await expectKind(p, 'cancelled');
+    expect(Date.now() - t0).toBeLessThan(2000); // not the 20 s handshake timeout
+    await waitFor(() => held.every((s) => s.destroyed || s.readableEnded));
+    for (const s of held) s.destroy();
+    mute.close();
+  });
+});
+
 describe('host keys', () => {
   it('refuses a changed host key and names both fingerprints', async () => {
     const file = path.join(rig.dir, 'known_hosts.changed');

@@ -370,7 +370,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       notebookClass: klass,
       serverName,
       log: this.log,
-      openTransport: () => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) }),
+      openTransport: (signal) => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id), signal }),
       monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },
     });
     const live: LiveSession = {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { RoamlabError, isRoamlabError } from '../errors';
 import type { Keychain } from '../keychain/keychain';
 import type { Logger } from '../log';
@@ -23,7 +24,8 @@ export interface SessionOptions {
   notebookClass: NotebookClass;
   /** '' is the user's default server; anything else a named server. */
   serverName?: string;
-  openTransport: () => Promise<HubTransport>;
+  /** A fresh connection to the hub; `signal` aborts one still connecting (a reconnect overtaken). */
+  openTransport: (signal?: AbortSignal) => Promise<HubTransport>;
   log: Logger;
   /** Fixed gateway port (0 or absent: any free port). */
   port?: number;
@@ -87,6 +89,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private sleepTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnectInFlight: Promise<void> | undefined;
+  /** Aborts the attempt in flight when a network-up or resume makes a fresh one the better bet. */
+  private attemptAbort: AbortController | undefined;
+  private againAfterAbort = false;
+  /** While waiting out a long backoff after "no network" errors: is the gateway reachable yet? */
+  private reachTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private downSince = 0;
   private downReason = '';
@@ -237,21 +244,54 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     // network-up or resume: a session that waits tries now; a ready one checks its link now
     // (after sleep the SSH connection may be dead while its keepalive timer has not fired yet).
-    if (state === 'reconnecting' || state === 'degraded') this.reconnectNow();
+    if (state === 'reconnecting' || state === 'degraded') this.reconnectNow({ overtake: true });
     else if (state === 'ready') void this.probeNow(2000, kind === 'resume' ? 'sleep' : 'hub-unreachable');
   }
 
-  /** "Reconnect now": skip the wait before the next attempt. */
-  reconnectNow(): void {
+  /**
+   * "Reconnect now": skip the wait before the next attempt. With `overtake` (the network came
+   * back, the computer woke up), an attempt still connecting — its SYN sent into the old network
+   * — is aborted and a fresh one starts, rather than waiting out its connect timeout.
+   */
+  reconnectNow(o: { overtake?: boolean } = {}): void {
     if (!this.supervising) return;
     if (this.current.name === 'ready') {
       void this.probeNow(2000, 'hub-unreachable');
       return;
     }
-    if (this.reconnectInFlight) return;
+    if (this.reconnectInFlight) {
+      if (o.overtake && this.attemptAbort && !this.attemptAbort.signal.aborted) {
+        this.againAfterAbort = true;
+        this.attemptAbort.abort();
+      }
+      return;
+    }
+    this.clearWaits();
+    this.reconnectInFlight = this.reconnectAttempt().finally(() => {
+      this.reconnectInFlight = undefined;
+      if (this.againAfterAbort) {
+        this.againAfterAbort = false;
+        this.reconnectNow();
+      }
+    });
+  }
+
+  private clearWaits(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.reconnectInFlight = this.reconnectAttempt().finally(() => (this.reconnectInFlight = undefined));
+    if (this.reachTimer) clearInterval(this.reachTimer);
+    this.retryTimer = this.reachTimer = undefined;
+  }
+
+  /**
+   * Where the link starts: the SSH gateway, else the hub itself. A TCP connect there is the cheap
+   * "is the network back?" check that runs while a long backoff is waited out (the CLI has no
+   * network events; the app's may come late or never).
+   */
+  private reachTarget(): { host: string; port: number } {
+    const ssh = this.o.profile.ssh;
+    if (ssh) return { host: ssh.host, port: ssh.port ?? 22 };
+    const u = this.transport?.hubUrl;
+    return { host: u?.hostname.replace(/^\[(.*)\]$/, '$1') ?? '', port: u?.port ? Number(u.port) : u?.protocol === 'https:' ? 443 : 80 };
   }
 
   private renewing: Promise<boolean> | undefined;
@@ -315,9 +355,11 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private stopSupervision(): void {
     this.supervising = false;
-    for (const t of [this.probeTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     if (this.sleepTimer) clearInterval(this.sleepTimer);
-    this.probeTimer = this.retryTimer = this.sleepTimer = undefined;
+    this.probeTimer = this.sleepTimer = undefined;
+    this.clearWaits();
+    this.attemptAbort?.abort();
   }
 
   private scheduleProbe(): void {
@@ -384,12 +426,14 @@ export class Session extends EventEmitter<SessionEvents> {
     const hub = this.hub;
     this.attempt++;
     this.go({ name: 'reconnecting', reason: reconnectingReason({ lossReason: this.downReason, downForMs: Date.now() - this.downSince, trying: true }), attempt: this.attempt, since: this.downSince });
+    const abort = new AbortController();
+    this.attemptAbort = abort;
     try {
       // 1. The connection: rebuilt only when it is broken (an SSH connection that ended) or has
       //    nothing to keep (direct: a fresh agent drops sockets from the old network).
       if (live.isLost || !live.onLost) {
         this.gateway?.setLinkDown();
-        const fresh = await this.o.openTransport();
+        const fresh = await this.o.openTransport(abort.signal);
         if (!this.supervising) {
           await fresh.close();
           return;
@@ -418,6 +462,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.scheduleProbe();
     } catch (e) {
       if (!this.supervising) return;
+      // Overtaken by a network-up or resume: the next attempt starts at once (reconnectNow).
+      if (abort.signal.aborted) return;
       const err = isRoamlabError(e) ? e : new RoamlabError('hub-unreachable', (e as Error).message, 'Roamlab keeps trying.', {}, { cause: e });
       if (FATAL_ON_RECONNECT.has(err.kind)) {
         this.o.log.info(`session: reconnect cannot succeed (${err.kind}); ending`);
@@ -441,7 +487,34 @@ export class Session extends EventEmitter<SessionEvents> {
         this.reconnectNow();
       }, delay);
       this.retryTimer.unref();
+      if (delay > REACH_EVERY_MS && NO_NETWORK.has(lastError)) this.watchReach();
+    } finally {
+      if (this.attemptAbort === abort) this.attemptAbort = undefined;
     }
+  }
+
+  /**
+   * While a long wait runs after "no network" errors (no route, timeouts): every 2 s, one TCP
+   * connect to where the link starts; when it answers, the network is back and the attempt
+   * starts now. Only for those errors: when the gateway answers but the attempt fails for another
+   * reason, the backoff alone paces the attempts.
+   */
+  private watchReach(): void {
+    const { host, port } = this.reachTarget();
+    if (!host) return;
+    let checking = false;
+    this.reachTimer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      void canConnect(host, port, REACH_TIMEOUT_MS).then((ok) => {
+        checking = false;
+        if (ok && this.reachTimer && this.supervising && this.current.name === 'reconnecting') {
+          this.o.log.info(`session: ${host}:${port} answers again; reconnecting now`);
+          this.reconnectNow();
+        }
+      });
+    }, REACH_EVERY_MS);
+    this.reachTimer.unref();
   }
 
   /** The server ended while we were away: say why as far as is known, and offer to start again. */
@@ -483,6 +556,26 @@ export class Session extends EventEmitter<SessionEvents> {
     await g?.close().catch(() => undefined);
     await t?.close().catch(() => undefined);
   }
+}
+
+const REACH_EVERY_MS = 2000;
+const REACH_TIMEOUT_MS = 1500;
+/** Attempt errors that mean "no network here" (then a cheap reachability check runs meanwhile). */
+const NO_NETWORK = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'hub-timeout', 'hub-unreachable', 'ssh-unreachable']);
+
+/** Whether a TCP connect to host:port completes within timeoutMs (then it is closed at once). */
+function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(ok);
+    };
+    const t = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }
 
 /** Failures a retry cannot mend: the person must act (sign in, check a key, confirm a host key). */

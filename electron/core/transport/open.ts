@@ -10,6 +10,8 @@ export interface OpenTransportOptions {
   /** Asked when the SSH gateway shows a host key that known_hosts does not have. */
   confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
   onClose?: (reason: string) => void;
+  /** Abort connecting (a reconnect attempt overtaken by a network change). */
+  signal?: AbortSignal;
 }
 
 /** The transport the profile asks for: through its SSH gateway when it names one, else direct. */
@@ -24,5 +26,6 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
     passphrase,
     confirmUnknownHostKey: o.confirmUnknownHostKey,
     onClose: o.onClose,
+    signal: o.signal,
   });
 }

@@ -35,14 +35,18 @@ export interface OpenSshTransportOptions {
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
   /**
-   * SSH keepalive every this many ms (default 1000): a dead link is noticed after
-   * interval × (countMax + 1) at most, ~3 s, where OpenSSH's defaults never notice.
+   * SSH keepalive every this many ms (default 800): a dead link is noticed after
+   * interval × (countMax + 1) at most, 2.4 s plus a round trip, where OpenSSH's defaults never notice.
    */
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives tolerated before the connection counts as lost (default 2). */
   keepaliveCountMax?: number;
-  /** default 20000 */
+  /** default 20000: TCP connect plus SSH handshake */
   readyTimeoutMs?: number;
+  /** The TCP connect alone (default 8000): a SYN unanswered that long is a network that is not there. */
+  connectTimeoutMs?: number;
+  /** Abort connecting (e.g. the network changed: a fresh attempt is better than waiting this one out). */
+  signal?: AbortSignal;
   onClose?: (reason: string) => void;
 }
 
@@ -125,9 +129,16 @@ async function loadIdentity(file: string, passphrase: string | undefined): Promi
 }
 
 /** TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. */
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelledConnect(host, port));
     const sock = net.connect({ host, port });
+    const onAbort = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(cancelledConnect(host, port));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     sock.setNoDelay(true);
     const fail = (err: Error & { code?: string }) => {
       clearTimeout(timer);
@@ -147,10 +158,15 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.
     sock.once('error', fail);
     sock.once('connect', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       sock.removeListener('error', fail);
       resolve(sock);
     });
   });
+}
+
+function cancelledConnect(host: string, port: number): RoamlabError {
+  return new RoamlabError('cancelled', `Connecting to ${hostLabel(host, port)} was cancelled.`, 'Nothing to do.', { host, port });
 }
 
 type SshError = Error & { level?: string; code?: string };
@@ -315,7 +331,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const known = await knownKeyTypes(knownHosts, host, port);
   const hostKeyFirst = known.flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
 
-  const sock = await connectTcp(host, port, readyTimeoutMs);
+  const sock = await connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal);
   const client = new Client();
   let hostKeyError: RoamlabError | undefined;
 
@@ -376,7 +392,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     username: user,
     privateKey,
     passphrase: o.passphrase,
-    keepaliveInterval: o.keepaliveIntervalMs ?? 1000,
+    keepaliveInterval: o.keepaliveIntervalMs ?? 800,
     keepaliveCountMax: o.keepaliveCountMax ?? 2,
     readyTimeout: readyTimeoutMs,
     // Only the key: an agent or keyboard prompt would hang a launcher with no terminal. Going
@@ -432,7 +448,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       client.end();
       sock.destroy();
       // ssh2 reports a refused host key as a generic handshake error; ours says why.
-      reject(hostKeyError ?? mapConnectError(err, o));
+      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, o)));
     };
     const onClose = () => {
       cleanup();
@@ -442,11 +458,15 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       cleanup();
       resolve();
     };
+    const onAbort = () => onError(Object.assign(new Error('cancelled'), { level: 'cancelled' }));
     const cleanup = () => {
       client.removeListener('error', onError);
       client.removeListener('close', onClose);
       client.removeListener('ready', onReady);
+      o.signal?.removeEventListener('abort', onAbort);
     };
+    if (o.signal?.aborted) return onAbort();
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     client.on('error', onError);
     client.on('close', onClose);
     client.on('ready', onReady);
