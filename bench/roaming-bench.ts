@@ -1,7 +1,7 @@
 /**
  * Roaming: how fast a session notices a dead link, how fast traffic flows again after the link
  * comes back, and whether hundreds of drop/reconnect cycles leave anything behind. Roamlab's
- * Session (in this process, with its defaults: SSH keepalive 1 s × 2, hub probe every 5 s,
+ * Session (in this process, with its defaults: SSH keepalive 0.8 s × 2, hub probe every 5 s,
  * backoff 0, 1, 2, 4 … s) against OpenSSH's `ssh -N -L` with ServerAliveInterval=2,
  * ServerAliveCountMax=2, restarted by an autossh-like loop. Both run in the same rig at the same
  * time: sshd and JupyterHub in a network namespace behind a faultable veth link
@@ -189,7 +189,7 @@ class RoamlabSubject {
       username: USER,
       notebookClass: cls,
       log,
-      openTransport: () => openTransport(profile, { keychain }),
+      openTransport: (signal) => openTransport(profile, { keychain, signal }),
       // monitor and supervise left at their defaults: what a person gets.
     });
     this.session.on('state', (s) => {
@@ -703,25 +703,18 @@ function notes(r: RoamingResults): string {
   return [
     '### What the numbers say',
     '',
-    '- **Detection** is ssh2\'s keepalive: one every 1 s while nothing arrives, the connection closed when the third',
-    '  interval passes unanswered, i.e. 3 s after the last answer. An idle session gets an answer about every second, so',
-    '  a drop is noticed 2–3 s after it happens, plus a few ms. The worst case is 3 s + one round trip (a drop just after',
-    '  an answer): the goal holds, with no margin. OpenSSH with ServerAlive 2 × 2 takes 4–6 s.',
-    '- **Link down, with the signal**: `network-up` skips the backoff wait; one attempt (TCP, SSH, token check, server',
-    '  model) is all it takes.',
-    '- **Link down, without the signal**, the session waits for its next backoff attempt (0, 1, 2, 4, 8, 16, 30 s ±20 %).',
-    `  After ${s1(r.outageMs)} s down the link came back during the wait before attempt 4 (waits of ${waits('roamlab-linkdown-nosignal')}), late`,
-    `  enough in it that the goal held; after ${s1(r.longOutageMs)} s down it came back early in the wait before attempt 6 (waits of`,
-    `  ${waits('roamlab-linkdown-long-nosignal')}), and traffic resumed only when that ran out. The autossh-style loop retries about every second while there is no route, so it is back`,
-    '  about 1 s after link-up however long the outage. Without a signal the wait after link-up is up to the current',
-    '  backoff delay: up to ~4 s after outages of ~5–9 s, ~8 s after ~9–17 s, then 16 s, then 30 s; the goal holds only',
-    '  where the link happens to come back near the end of a wait.',
-    '- **Silent drop**: when the drop ends the first attempt is still in flight, its TCP connect waiting on SYN',
-    '  retransmissions (`readyTimeout` 20 s). `signal(\'network-up\')` calls `reconnectNow()`, which returns while an',
-    '  attempt is in flight, so the signal changes nothing and the kernel\'s next SYN decides. This kernel has',
-    '  `net.ipv4.tcp_syn_linear_timeouts=4` (the first four SYN retransmissions 1 s apart), hence ≤ ~2 s here; without',
-    '  it (Linux before 6.9, e.g. Debian 12\'s 6.1) they come 1, 3, 7, 15 s after the first, and after a real network',
-    '  change the stuck SYN leaves from the old address and never succeeds, so the attempt runs into its 20 s timeout.',
+    '- **Detection** is ssh2\'s keepalive: one every 0.8 s while nothing arrives, the connection closed when the third',
+    '  interval passes unanswered, i.e. 2.4 s after the last byte from the gateway. A drop is noticed 1.6–2.4 s after it',
+    '  happens, plus a round trip at worst. OpenSSH with ServerAlive 2 × 2 takes 4–6 s.',
+    '- **With the signal** (`network-up`, as the shell sends on the OS\'s online event, or `resume`): the backoff wait',
+    '  is skipped and an attempt still connecting — after a silent drop, its SYN went into the dead link — is aborted',
+    '  and a fresh one starts; one attempt (TCP, SSH, token check, server model) is all it takes.',
+    '- **Without the signal**, while a backoff wait longer than 2 s runs after a "no network" error (no route, timeout),',
+    '  the session tries a TCP connect to the SSH gateway every 2 s and starts its attempt when one succeeds; so it is',
+    `  back 1–2 s after link-up however long the outage (waits it cut short: ${waits('roamlab-linkdown-nosignal')} after ${s1(r.outageMs)} s down,`,
+    `  ${waits('roamlab-linkdown-long-nosignal')} after ${s1(r.longOutageMs)} s down). After a silent drop the attempt in flight gets through on`,
+    '  its next SYN retransmission (this kernel retries SYNs 1 s apart at first; its connect timeout is 8 s).',
+    '  The autossh-style loop retries about every second while there is no route.',
     '- **Cycles**: descriptors and handles stay exactly flat, and so does V8\'s used heap apart from compiled code (a',
     '  heap-snapshot diff between cycles 100 and 600 of a trial run: +645 kB code, +59 kB other V8-internal data, +23',
     '  plain objects; nothing of the session, the gateway or ssh2 accumulates). RSS is what rises, and only anonymous',
@@ -732,11 +725,10 @@ function notes(r: RoamingResults): string {
     `  ~150–250 cycles: cycle ${ss.cycle} → ${last.cycle} ${pct(last.rssMiB, ss.rssMiB)}; in a 1000-cycle trial run of this bench, cycle 500 → 1000 +0.9 %`,
     '  (136.4 → 137.6 MiB). So the ±5 % goal from cycle 50 fails on a one-time rise, not on a leak.',
     '',
-    'Across three full runs on this machine (2026-11-25, same settings; median / max in s): detection 2.27–2.54 / 2.85–2.91',
-    '(OpenSSH 4.71–5.25 / 4.78–5.69); link down with signal 0.06–0.18 / 0.11–0.25; without 1.75–2.26 / 1.81–2.85;',
-    'silent drop with signal 0.15–0.30 / **0.21, 1.69, 2.03** (whether a run catches a late SYN is luck: two of three',
-    'failed); without 0.17–0.26 / 0.18–2.00; 20 s outage without signal 9.96–13.63 / 13.5–16.8 (OpenSSH 0.62–0.99 /',
-    '1.05–1.14); cycle 94–101 ms; RSS cycle 50 → 500 +22 to +24 %, flat over the second half.',
+    'Before this session\'s fixes (abortable attempts on network-up/resume, the 2 s reachability check, keepalive',
+    '0.8 s instead of 1 s), three full runs measured: detection max 2.85–2.91 s; silent drop with signal max up to 2.03 s',
+    '(the signal could not overtake an attempt stuck connecting); a 20 s outage without signal back only after',
+    '10–17 s (the next backoff step). The table above is after the fixes.',
     '',
   ].join('\n');
 }
@@ -799,7 +791,7 @@ export function roamingMarkdown(r: RoamingResults): string {
     '## Roaming: noticing a dead link and coming back',
     '',
     `The namespace rig (test/rig/netns.ts): sshd and JupyterHub ${r.hubVersion} (${r.flavor}) in a network namespace behind a veth "lan" link; this`,
-    'process is the laptop. Roamlab is a `Session` in this process with its defaults (SSH keepalive 1 s × 2, hub probe every 5 s,',
+    'process is the laptop. Roamlab is a `Session` in this process with its defaults (SSH keepalive 0.8 s × 2, hub probe every 5 s,',
     'backoff 0, 1, 2, 4 … s ±20 %, limits monitor on), signed in once into an in-memory keychain. The anchor is OpenSSH',
     '`ssh -N -L` with `ServerAliveInterval=2 ServerAliveCountMax=2 ExitOnForwardFailure=yes ConnectTimeout=3 BatchMode=yes`,',
     'same key and known_hosts, and for the link-up measures restarted by a loop as autossh would (at once after a run that',
