@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createProxyServer } from 'http-proxy-3';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
 import { dialAndOpen, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import {
@@ -71,7 +71,7 @@ export class LocalGateway {
     handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
   });
   private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
-  private transport: HubTransport;
+  private readonly transport: HubTransport;
   private boundPort = 0;
   private linkIsUp = true;
   private linkWaiters = new Set<() => void>();
@@ -121,11 +121,6 @@ export class LocalGateway {
     });
     this.boundPort = (this.server.address() as { port: number }).port;
     return this.boundPort;
-  }
-
-  /** Swap the transport after a reconnect; port, secret and cookies stay valid. */
-  setTransport(t: HubTransport): void {
-    this.transport = t;
   }
 
   get linkUp(): boolean {
@@ -268,6 +263,13 @@ export class LocalGateway {
     };
     if (this.closing) return refuse(503, 'Service Unavailable', 2);
     const env = this.relayEnv(req);
+    const accept = (first: WebSocket | undefined, protocol: string | undefined): void => {
+      if (protocol) this.chosenProtocol.set(req, protocol);
+      this.wss.handleUpgrade(req, socket, head, (page) => {
+        const relay = new WsRelay(page, first, env, (r) => this.relays.delete(r));
+        this.relays.add(relay);
+      });
+    };
     if (!(await this.waitForLink(this.options.waitForLinkMs ?? 4000))) {
       // The link stays down: accept the page's socket now and connect it to the hub when the link
       // is back. Refused, JupyterLab would retry with growing pauses and give up after about two
@@ -275,13 +277,7 @@ export class LocalGateway {
       // subprotocol (Jupyter offers one); if the hub later chooses otherwise, the relay closes it
       // with the link up and the page opens it again at once.
       if (this.closing || socket.destroyed) return;
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-      if (offered[0]) this.chosenProtocol.set(req, offered[0]);
-      this.wss.handleUpgrade(req, socket, head, (page) => {
-        const relay = new WsRelay(page, undefined, env, (r) => this.relays.delete(r));
-        this.relays.add(relay);
-      });
-      return;
+      return accept(undefined, offeredProtocols(req)[0]);
     }
     const first = await dialAndOpen(env);
     if (this.closing || socket.destroyed) {
@@ -295,20 +291,13 @@ export class LocalGateway {
       if (first.status) return refuse(first.status, http.STATUS_CODES[first.status] ?? 'Error');
       return refuse(503, 'Service Unavailable', 2);
     }
-    if (first.ws.protocol) this.chosenProtocol.set(req, first.ws.protocol);
-    this.wss.handleUpgrade(req, socket, head, (page) => {
-      const relay = new WsRelay(page, first.ws, env, (r) => this.relays.delete(r));
-      this.relays.add(relay);
-    });
+    accept(first.ws, first.ws.protocol);
   }
 
   /** How a relay reaches the hub: always through the current transport, with fresh headers. */
   private relayEnv(req: http.IncomingMessage): RelayEnv {
     const path = req.url ?? '/';
-    const protocols = (req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
+    const protocols = offeredProtocols(req);
     const pageHeaders = { ...req.headers };
     const spec = (): UpstreamSpec => {
       const h: http.IncomingHttpHeaders = { ...pageHeaders };
@@ -369,6 +358,14 @@ export class LocalGateway {
     if (h.referer?.startsWith(this.origin + '/')) h.referer = hubOrigin + h.referer.slice(this.origin.length);
     else delete h.referer;
   }
+}
+
+/** The subprotocols the page offered in its WebSocket handshake, in its order. */
+function offeredProtocols(req: http.IncomingMessage): string[] {
+  return (req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 function escapeHtml(s: string): string {

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import { RoamlabError, isRoamlabError } from '../errors';
 import type { Keychain } from '../keychain/keychain';
 import type { Logger } from '../log';
 import type { FacilityProfile, NotebookClass } from '../profile/schema';
 import { HubClient, type ServerModel, type SpawnProgress } from '../hub/hub-client';
 import type { HubTransport } from '../transport/transport';
+import { connectTcp, hubTarget } from '../transport/ssh-transport';
 import { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
 import { canTransition, TransitionError, type SessionState } from './session-machine';
@@ -128,7 +128,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.go({ name: 'authenticating', reason: `signing in to ${profile.name}${profile.ssh ? ` through ${profile.ssh.host}` : ''}` });
       this.transport = new LiveTransport(await this.o.openTransport());
       this.hub = new HubClient({ transport: this.transport });
-      this.token = await ensureToken({ profile, hub: this.hub, keychain: this.o.keychain, username, log: this.o.log });
+      this.token = await this.acceptedToken(this.hub);
 
       const existing = await this.hub.server(this.token, username, this.serverName);
       if (existing?.ready) {
@@ -290,8 +290,12 @@ export class Session extends EventEmitter<SessionEvents> {
   private reachTarget(): { host: string; port: number } {
     const ssh = this.o.profile.ssh;
     if (ssh) return { host: ssh.host, port: ssh.port ?? 22 };
-    const u = this.transport?.hubUrl;
-    return { host: u?.hostname.replace(/^\[(.*)\]$/, '$1') ?? '', port: u?.port ? Number(u.port) : u?.protocol === 'https:' ? 443 : 80 };
+    return this.transport ? hubTarget(this.transport.hubUrl) : { host: '', port: 0 };
+  }
+
+  /** The stored token if the hub takes it, else one minted once from the stored password. */
+  private acceptedToken(hub: HubClient): Promise<string> {
+    return ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });
   }
 
   private renewing: Promise<boolean> | undefined;
@@ -310,7 +314,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const before = this.token;
     this.renewing = (async () => {
       try {
-        this.token = await ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });
+        this.token = await this.acceptedToken(hub);
         if (this.token !== before) this.o.log.info(`session: ${why}; a new token is in use`);
         return this.token !== before;
       } catch (e) {
@@ -368,13 +372,16 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!this.supervising || this.current.name !== 'ready') return;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
-      void this.probeNow(this.supervise.probeTimeoutMs ?? 4000, 'hub-unreachable').then(() => this.scheduleProbe());
+      void this.probeNow(this.supervise.probeTimeoutMs ?? 4000, 'hub-unreachable', this.supervise.probeFailures ?? 2).then(() => this.scheduleProbe());
     }, this.supervise.probeIntervalMs ?? 5000);
     this.probeTimer.unref();
   }
 
-  /** One probe of the hub through the link; failures in a row (or one, when told) lose the link. */
-  private probeNow(timeoutMs: number, cause: LossCause): Promise<boolean> {
+  /**
+   * One probe of the hub through the link. `failuresNeeded` failures in a row lose the link: the
+   * periodic probe tolerates one slow answer; a probe prompted by a signal or the person does not.
+   */
+  private probeNow(timeoutMs: number, cause: LossCause, failuresNeeded = 1): Promise<boolean> {
     if (this.probing) return this.probing;
     const transport = this.transport;
     if (!transport) return Promise.resolve(false);
@@ -387,7 +394,7 @@ export class Session extends EventEmitter<SessionEvents> {
         if (!ok) detail = `HTTP ${res.status}`;
       } catch (e) {
         ok = false;
-        detail = isRoamlabError(e) ? (e.details.code as string | undefined) ?? e.kind : (e as Error).message;
+        detail = isRoamlabError(e) ? shortError(e) : (e as Error).message;
       }
       if (!this.supervising || this.current.name !== 'ready') return ok;
       if (ok) {
@@ -395,8 +402,7 @@ export class Session extends EventEmitter<SessionEvents> {
         return true;
       }
       this.probeFailuresInRow++;
-      const needed = cause === 'hub-unreachable' && timeoutMs >= (this.supervise.probeTimeoutMs ?? 4000) ? this.supervise.probeFailures ?? 2 : 1;
-      if (this.probeFailuresInRow >= needed) this.linkLost(transport.isLost ? 'ssh-lost' : cause, detail);
+      if (this.probeFailuresInRow >= failuresNeeded) this.linkLost(transport.isLost ? 'ssh-lost' : cause, detail);
       return false;
     })().finally(() => (this.probing = undefined));
     return this.probing;
@@ -442,7 +448,7 @@ export class Session extends EventEmitter<SessionEvents> {
         await live.swap(fresh);
       }
       // 2. The token: the stored one, or one minted from the stored password if the hub refuses it.
-      this.token = await ensureToken({ profile: this.o.profile, hub, keychain: this.o.keychain, username: this.o.username, log: this.o.log });
+      this.token = await this.acceptedToken(hub);
       // 3. The server: still ours and running?
       const model = await hub.server(this.token, this.o.username, this.serverName);
       if (!this.supervising) return;
@@ -506,7 +512,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.reachTimer = setInterval(() => {
       if (checking) return;
       checking = true;
-      void canConnect(host, port, REACH_TIMEOUT_MS).then((ok) => {
+      const reached = connectTcp(host, port, REACH_TIMEOUT_MS).then((sock) => (sock.destroy(), true), () => false);
+      void reached.then((ok) => {
         checking = false;
         if (ok && this.reachTimer && this.supervising && this.current.name === 'reconnecting') {
           this.o.log.info(`session: ${host}:${port} answers again; reconnecting now`);
@@ -562,21 +569,6 @@ const REACH_EVERY_MS = 2000;
 const REACH_TIMEOUT_MS = 1500;
 /** Attempt errors that mean "no network here" (then a cheap reachability check runs meanwhile). */
 const NO_NETWORK = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'hub-timeout', 'hub-unreachable', 'ssh-unreachable']);
-
-/** Whether a TCP connect to host:port completes within timeoutMs (then it is closed at once). */
-function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
 
 /** Failures a retry cannot mend: the person must act (sign in, check a key, confirm a host key). */
 const FATAL_ON_RECONNECT = new Set<string>([

@@ -128,8 +128,11 @@ async function loadIdentity(file: string, passphrase: string | undefined): Promi
   return text;
 }
 
-/** TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. */
-function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+/**
+ * TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. Also
+ * the session's "is the network back?" check while it waits to reconnect.
+ */
+export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelledConnect(host, port));
     const sock = net.connect({ host, port });
@@ -309,7 +312,8 @@ class SshHttpsAgent extends https.Agent {
   }
 }
 
-function hubTarget(hubUrl: URL): ForwardTarget {
+/** Host (IPv6 without brackets) and port of the hub URL, the port defaulted by scheme. */
+export function hubTarget(hubUrl: URL): ForwardTarget {
   const secure = hubUrl.protocol === 'https:';
   const host = hubUrl.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = hubUrl.port ? Number(hubUrl.port) : secure ? 443 : 80;
