@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsyncEntry } from '@napi-rs/keyring';
 import type { Browser } from 'playwright-core';
 import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
-import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
+import { revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
 
@@ -31,10 +31,6 @@ afterAll(async () => {
   await sshd?.stop();
   await keyring?.stop();
 });
-
-function keychainEntry(account: string): AsyncEntry {
-  return new AsyncEntry('roamlab', account, { linux: { store: 'secret-service' } });
-}
 
 /** Every file under a folder, as text (for grepping secrets). */
 function allText(dir: string): string {
@@ -104,10 +100,7 @@ describe.each([
 
   it('mints a new token from the stored password when the hub revokes the old one', async () => {
     const before = (await keychainEntry(`${id}/token/${user}`).getPassword())!;
-    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${user}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
-    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
-    expect(api_tokens.length).toBeGreaterThan(0);
-    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    expect(await revokeAllTokens(hub, user)).toBeGreaterThan(0);
     const r = await runCli(['status', id], env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RoamlabEvent, SessionView } from '../../electron/common/ipc-contract';
@@ -11,6 +10,7 @@ import { runInKernel } from '../rig/kernel';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { launchChromium, screenshot } from './helpers/browser';
 import { makeHome } from './helpers/cli';
+import { countSpawnRequests } from './helpers/hub';
 import { bindBridge, bindStripBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
 
 // The launcher's sessions panel and the Lab window's status strip over the real core and limits
@@ -45,10 +45,7 @@ const events: RoamlabEvent[] = [];
 const STRIP_HEIGHT = 30;
 
 /** Spawn requests the hub has answered for USER (its own request log): one per start, never two. */
-const spawnRequests = (): number =>
-  readFileSync(hub.logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(' JupyterHub log:') && l.includes(`POST /jhub/hub/api/users/${USER}/server (`)).length;
+const spawnRequests = (): number => countSpawnRequests(hub, USER);
 
 /** The user's default server as the hub reports it (admin API). */
 async function hubServer(): Promise<{ ready: boolean; started: string; user_options: Record<string, unknown> } | undefined> {

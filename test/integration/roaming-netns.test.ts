@@ -13,16 +13,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { RigHub } from '../rig/hubs';
 import type { RigSshd } from '../rig/sshd';
 import { createNetRig, type NetRig } from '../rig/netns';
-import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
-import { countSpawnRequests, runCellInOpenNotebook } from './helpers/lab';
+import { runCellInOpenNotebook } from './helpers/lab';
+import { countSpawnRequests } from './helpers/hub';
 
 const ID = 'roam-ns';
 const USER = 'nomad';
@@ -246,7 +246,7 @@ describe('roaming through a faulty link (network namespaces)', () => {
     expect(countSpawnRequests(hub, USER)).toBe(spawns); // never a silent re-spawn
     // Nothing the person had is lost: profile, stored credentials, the last class.
     expect(existsSync(path.join(home, 'facilities', `${ID}.json`))).toBe(true);
-    const entry = (kind: string) => new AsyncEntry('roamlab', `${ID}/${kind}/${USER}`, { linux: { store: 'secret-service' } });
+    const entry = (kind: string) => keychainEntry(`${ID}/${kind}/${USER}`);
     expect(await entry('token').getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
     expect(await entry('password').getPassword()).toBe(hub.password);
     const state = JSON.parse(readFileSync(path.join(home, 'state.json'), 'utf8')) as { facilities: Record<string, { lastClass?: string }> };

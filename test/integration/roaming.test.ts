@@ -10,15 +10,15 @@
  * (no reload), that no spawn was requested, and that nothing leaked.
  */
 import { readdirSync } from 'node:fs';
-import { AsyncEntry } from '@napi-rs/keyring';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type RigHub } from '../rig/hubs';
 import { startSshd, childPids, type RigSshd } from '../rig/sshd';
-import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
-import { countSpawnRequests, runCellInOpenNotebook } from './helpers/lab';
+import { runCellInOpenNotebook } from './helpers/lab';
+import { countSpawnRequests, revokeAllTokens } from './helpers/hub';
 
 const ID = 'roam';
 const USER = 'rover';
@@ -101,11 +101,9 @@ describe('a session through sshd comes back by itself', () => {
   }, 120_000);
 
   it('a token revoked at the hub while away is replaced from the keychain without asking', async () => {
-    const entry = new AsyncEntry('roamlab', `${ID}/token/${USER}`, { linux: { store: 'secret-service' } });
+    const entry = keychainEntry(`${ID}/token/${USER}`);
     const before = await entry.getPassword();
-    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${USER}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
-    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
-    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    await revokeAllTokens(hub, USER);
     const from = cli.lines.length;
     await sshd.restart();
     await cli.waitFor(isBack(from), 60_000);
@@ -117,14 +115,12 @@ describe('a session through sshd comes back by itself', () => {
   }, 120_000);
 
   it('asleep for 60 s (process stopped) while the token is revoked at the hub: it notices, keeps the link, replaces the token, and the page works', async () => {
-    const entry = new AsyncEntry('roamlab', `${ID}/token/${USER}`, { linux: { store: 'secret-service' } });
+    const entry = keychainEntry(`${ID}/token/${USER}`);
     const tokenBefore = await entry.getPassword();
     const from = cli.lines.length;
     cli.child.kill('SIGSTOP');
     // Meanwhile, at the hub: every token of the user revoked (an admin, an expiry).
-    const api = (p: string, method = 'GET') => fetch(new URL(`hub/api/users/${USER}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
-    const { api_tokens } = (await (await api('tokens')).json()) as { api_tokens: { id: string }[] };
-    for (const t of api_tokens) expect((await api(`tokens/${t.id}`, 'DELETE')).status).toBe(204);
+    await revokeAllTokens(hub, USER);
     await new Promise((r) => setTimeout(r, 60_000));
     cli.child.kill('SIGCONT');
     const wake = await cli.waitFor((l) => cli.lines.indexOf(l) >= from && l.event === 'wake', 15_000);

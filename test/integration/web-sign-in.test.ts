@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsyncEntry } from '@napi-rs/keyring';
 import type { Browser } from 'playwright-core';
 import { startHub, type RigHub } from '../rig/hubs';
-import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { LauncherService } from '../../electron/core/app/launcher-service';
 import { OsKeychain } from '../../electron/core/keychain/os-keychain';
 import { HubClient } from '../../electron/core/hub/hub-client';
@@ -64,9 +63,9 @@ describe('sign-in through the hub\'s own page', () => {
     await s.listFacilities();
     const info = await s.signInWithWebPage('sso');
     expect(info).toMatchObject({ signedIn: true, username: 'carol', rememberPassword: false });
-    const token = await new AsyncEntry('roamlab', 'sso/token/carol', { linux: { store: 'secret-service' } }).getPassword();
+    const token = await keychainEntry('sso/token/carol').getPassword();
     expect(token).toMatch(/^[A-Za-z0-9]{20,}$/);
-    expect(await new AsyncEntry('roamlab', 'sso/password/carol', { linux: { store: 'secret-service' } }).getPassword()).toBeNull();
+    expect(await keychainEntry('sso/password/carol').getPassword()).toBeNull();
     const transport = openDirectTransport(new URL(hub.url));
     try {
       expect((await new HubClient({ transport }).whoami(token!)).name).toBe('carol');

@@ -9,6 +9,7 @@
  * @napi-rs/keyring: it reads the bus address from the process env at call time.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { AsyncEntry } from '@napi-rs/keyring';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -174,4 +175,9 @@ export async function startKeyring(): Promise<RigKeyring> {
     await stop();
     throw err;
   }
+}
+
+/** What Roamlab keeps in the keychain under `account` (e.g. "desy-naf/token/alice"), read as a test would check it. */
+export function keychainEntry(account: string): AsyncEntry {
+  return new AsyncEntry('roamlab', account, { linux: { store: 'secret-service' } });
 }

@@ -1,7 +1,5 @@
 /// <reference lib="dom" />
-import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import type { RigHub } from '../../rig/hubs';
 
 /**
  * In the notebook already open in JupyterLab 4: a new cell at the end, `code` run in it, and its
@@ -25,11 +23,4 @@ export async function runCellInOpenNotebook(page: Page, code: string, timeoutMs 
     { timeout: timeoutMs },
   );
   return (await outputs.last().innerText()).trim();
-}
-
-/** Spawn requests the hub has logged for a user (POST …/users/NAME/server[/NAME]). */
-export function countSpawnRequests(hub: RigHub, user: string): number {
-  const log = readFileSync(hub.logFile, 'utf8');
-  const re = new RegExp(`\\bPOST \\S*hub/api/users/${user}/servers?(/\\S*)? `, 'g');
-  return log.match(re)?.length ?? 0;
 }
