@@ -75,10 +75,25 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promi
   }
 }
 
+const TICKS = 30;
+
 beforeAll(async () => {
   rig = await startSshd();
   hub = http.createServer((req, res) => {
     res.setHeader('content-type', 'text/plain');
+    if (req.url === '/hub/ticks') {
+      // Streamed output, the way a kernel's messages arrive: a small write every 5 ms, each
+      // stamped with the time it was written.
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`${performance.now() + performance.timeOrigin}\n`);
+        if (++n === TICKS) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 5);
+      return;
+    }
     res.end(`hub says ${req.method} ${req.url}`);
   });
   hub.on('connection', () => hubConnections++);
@@ -154,6 +169,36 @@ describe('tunnel', () => {
       brief.closeAllConnections();
       brief.close();
     }
+  });
+
+  it('passes streamed output on as it is written, without waiting on delayed ACKs', async () => {
+    // sshd keeps Nagle on, so without prompt ACKs from our side the second small packet of a
+    // stream waits for our kernel's delayed ACK (~40 ms): two ticks of every stream arrived
+    // 30–40 ms late before the transport acknowledged idle reads itself (prompt-ack.ts).
+    const t = await connect();
+    const late: number[] = [];
+    for (let stream = 0; stream < 3; stream++) {
+      const lags = await new Promise<number[]>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: hubPort, path: '/hub/ticks', agent: t.agent }, (res) => {
+            const got: number[] = [];
+            let buf = '';
+            res.on('data', (d: Buffer) => {
+              const now = performance.now() + performance.timeOrigin;
+              buf += d.toString();
+              const lines = buf.split('\n');
+              buf = lines.pop()!;
+              for (const l of lines) got.push(now - Number(l));
+            });
+            res.on('end', () => resolve(got));
+          })
+          .on('error', reject);
+      });
+      expect(lags).toHaveLength(TICKS);
+      late.push(...lags.filter((ms) => ms > 25));
+    }
+    // A loaded machine may delay one tick by scheduling; a delayed ACK delays two per stream.
+    expect(late.length, `ticks more than 25 ms late: ${late.map((x) => x.toFixed(0)).join(', ')}`).toBeLessThanOrEqual(1);
   });
 
   it('carries a Connection: Upgrade exchange (WebSocket-style)', async () => {

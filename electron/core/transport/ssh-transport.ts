@@ -10,6 +10,7 @@ import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type
 
 import { RoamlabError } from '../errors';
 import type { HubTransport } from './transport';
+import { promptAck, sendSshIgnore } from './prompt-ack';
 import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
 
 export interface SshOptions {
@@ -495,12 +496,17 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     });
   }
 
+  // Acknowledge sshd's small packets at once, so Nagle on its side never waits for our delayed
+  // ACK (see prompt-ack.ts).
+  const ack = promptAck(sock, () => sendSshIgnore(client));
+
   let closed = false;
   let closedByUs = false;
   let lostReason: string | undefined;
   const lostListeners = new Set<(reason: string) => void>();
   lastError = undefined;
   client.on('close', () => {
+    ack.stop();
     if (closed) return;
     closed = true;
     let reason: string;

@@ -1,0 +1,116 @@
+/**
+ * Acknowledge the gateway's small packets at once.
+ *
+ * sshd leaves Nagle's algorithm on for forwarding connections (it sets TCP_NODELAY only for TTY
+ * sessions), so it holds a small packet — a channel-open confirmation, the next chunk of a
+ * streamed response, a response right behind a window adjust — until everything it sent before
+ * is acknowledged. Our kernel delays that ACK (up to 40 ms on Linux) in the hope of piggybacking
+ * it on data we send; when we have nothing to send, both sides wait. Measured on loopback: 1 in
+ * 60 new channels and the first chunks of a streamed response waited ~42 ms, which is the p99
+ * of every request through the tunnel (OpenSSH's `ssh -L` waits the same; a client can't set
+ * TCP_QUICKACK from Node).
+ *
+ * So: when bytes arrive and this side writes nothing by the next turn of the event loop, send an
+ * SSH_MSG_IGNORE (RFC 4253 §11.2, the protocol's no-op, ~36 bytes encrypted); the kernel sends
+ * the ACK with it. A reply written in the same turn (the usual case: the next request, a window
+ * adjust, a channel close) carries the ACK itself and no IGNORE is sent. At most one IGNORE per
+ * `minGapMs`: a bulk download, where the kernel ACKs promptly anyway, costs a few hundred tiny
+ * packets a second at most, never one per read.
+ */
+import type { Socket } from 'node:net';
+
+export interface PromptAckOptions {
+  /** Fewest milliseconds between two IGNOREs (default 2). */
+  minGapMs?: number;
+}
+
+export interface PromptAck {
+  /** IGNOREs sent so far (for tests and the benchmark). */
+  readonly sent: number;
+  stop(): void;
+}
+
+/**
+ * Watch `sock` (the TCP socket ssh2 reads and writes) and call `sendIgnore` when a read is not
+ * followed by a write. `sendIgnore` returns false when it could not send (mid key exchange,
+ * closed); that is fine — the next read tries again.
+ */
+export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptAckOptions = {}): PromptAck {
+  const minGapMs = opts.minGapMs ?? 2;
+  let writes = 0;
+  /** `writes` when the newest bytes arrived: a write after that carried their ACK. */
+  let writesAtRead = 0;
+  let sent = 0;
+  let lastSentAt = -Infinity;
+  let pendingImmediate: NodeJS.Immediate | undefined;
+  let pendingTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const originalWrite = sock.write;
+  sock.write = function (this: Socket, ...args: unknown[]) {
+    writes++;
+    return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
+  } as Socket['write'];
+
+  const check = () => {
+    pendingImmediate = undefined;
+    pendingTimer = undefined;
+    if (stopped || sock.destroyed || writes !== writesAtRead) return;
+    const wait = lastSentAt + minGapMs - performance.now();
+    if (wait > 0) {
+      pendingTimer = setTimeout(check, wait);
+      pendingTimer.unref();
+      return;
+    }
+    if (sendIgnore()) {
+      sent++;
+      lastSentAt = performance.now();
+    }
+  };
+
+  const onData = () => {
+    writesAtRead = writes;
+    if (pendingImmediate !== undefined || pendingTimer !== undefined || stopped) return;
+    pendingImmediate = setImmediate(check);
+  };
+  sock.on('data', onData);
+
+  return {
+    get sent() {
+      return sent;
+    },
+    stop() {
+      stopped = true;
+      sock.off('data', onData);
+      if (pendingImmediate !== undefined) clearImmediate(pendingImmediate);
+      if (pendingTimer !== undefined) clearTimeout(pendingTimer);
+      pendingImmediate = undefined;
+      pendingTimer = undefined;
+      sock.write = originalWrite;
+    },
+  };
+}
+
+/** The ssh2 internals `sendSshIgnore` uses; checked at run time, so a changed ssh2 only loses the speed-up. */
+interface Ssh2Protocol {
+  _kexinit?: unknown;
+  _packetRW?: { write?: { allocStart: number; alloc(n: number): Buffer; finalize(p: Buffer): Buffer } };
+  _cipher?: { encrypt(p: Buffer): void };
+}
+
+/**
+ * Send SSH_MSG_IGNORE with empty data through an ssh2 Client. ssh2 has no public call for it; this
+ * is what its own ping() does with another message type. Returns false (and sends nothing) during
+ * a key exchange or when the internals are not what this version expects.
+ */
+export function sendSshIgnore(client: unknown): boolean {
+  const proto = (client as { _protocol?: Ssh2Protocol })._protocol;
+  const w = proto?._packetRW?.write;
+  if (!proto || !w || !proto._cipher || proto._kexinit !== undefined) return false;
+  const p = w.allocStart;
+  const packet = w.alloc(1 + 4);
+  packet[p] = 2; // SSH_MSG_IGNORE
+  packet.writeUInt32BE(0, p + 1); // string data, empty
+  proto._cipher.encrypt(w.finalize(packet));
+  return true;
+}

@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { promptAck } from '../../../electron/core/transport/prompt-ack';
+
+/** Enough of a socket for promptAck: 'data' events, write(), destroyed. */
+class FakeSocket extends EventEmitter {
+  destroyed = false;
+  written: string[] = [];
+  write(chunk: string): boolean {
+    this.written.push(chunk);
+    return true;
+  }
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+function setup(minGapMs?: number) {
+  const sock = new FakeSocket();
+  const ignores: number[] = [];
+  const ack = promptAck(sock as unknown as Socket, () => {
+    ignores.push(performance.now());
+    sock.write('IGNORE'); // what ssh2 does with the packet
+    return true;
+  }, minGapMs === undefined ? {} : { minGapMs });
+  return { sock, ack, ignores };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('promptAck', () => {
+  it('sends one IGNORE when bytes arrive and nothing is written back', async () => {
+    const { sock, ack } = setup();
+    sock.emit('data', Buffer.from('window adjust'));
+    await turn();
+    await turn();
+    expect(ack.sent).toBe(1);
+    expect(sock.written).toEqual(['IGNORE']);
+  });
+
+  it('sends nothing when a reply is written in the same turn: the reply carries the ACK', async () => {
+    const { sock, ack } = setup();
+    sock.emit('data', Buffer.from('response'));
+    sock.write('next request');
+    await turn();
+    await turn();
+    expect(ack.sent).toBe(0);
+  });
+
+  it('acknowledges bytes that arrive after our last write in the same turn', async () => {
+    const { sock, ack } = setup();
+    sock.emit('data', Buffer.from('close'));
+    sock.write('channel open');
+    sock.emit('data', Buffer.from('window adjust')); // newest bytes: nothing written after them
+    await turn();
+    await turn();
+    expect(ack.sent).toBe(1);
+  });
+
+  it('sends at most one IGNORE per minGapMs, but still acknowledges the last read', async () => {
+    const { sock, ack, ignores } = setup(20);
+    for (let i = 0; i < 10; i++) {
+      sock.emit('data', Buffer.from('chunk'));
+      await turn();
+    }
+    expect(ack.sent).toBe(1);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(ack.sent).toBe(2);
+    expect(ignores[1]! - ignores[0]!).toBeGreaterThanOrEqual(19);
+  });
+
+  it('stops: no more IGNOREs, write() restored', async () => {
+    const { sock, ack } = setup();
+    const wrapped = sock.write;
+    sock.emit('data', Buffer.from('x'));
+    ack.stop();
+    await turn();
+    expect(ack.sent).toBe(0);
+    expect(sock.write).not.toBe(wrapped);
+    sock.emit('data', Buffer.from('y'));
+    await turn();
+    expect(ack.sent).toBe(0);
+  });
+
+  it('sends nothing on a destroyed socket', async () => {
+    const { sock, ack } = setup();
+    sock.emit('data', Buffer.from('x'));
+    sock.destroyed = true;
+    await turn();
+    expect(ack.sent).toBe(0);
+  });
+});
