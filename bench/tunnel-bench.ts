@@ -3,12 +3,11 @@
  * same local HTTP target. Every loop is bounded; the whole section takes about a minute.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import ts from 'typescript';
 
 import { openSshTransport } from '../electron/core/transport/ssh-transport';
 import { freePort, startSshd, type RigSshd } from '../test/rig/sshd';
@@ -186,37 +185,45 @@ async function startOpenSshTunnel(
 // ---------------------------------------------------------------- the Roamlab side, setup time
 
 /**
- * The setup probe runs compiled JavaScript, as the app does: dist/ when `npm run build` made it
- * fresh, otherwise the four transport files transpiled into a temp folder.
+ * The setup probe loads what `roamlab` runs: the CLI bundle (scripts/bundle-cli.mjs) through
+ * bin/roamlab.js's loader, with its V8 code cache — the whole CLI's code, not only the transport,
+ * as the CLI pays for it before it connects. dist/cli/roamlab.js when it is newer than everything
+ * it is built from, otherwise a fresh bundle in a temp folder. The code cache goes to the temp
+ * folder (ROAMLAB_HOME), never the user's own.
+ *
+ * Without NODE_EXTRA_CA_CERTS: where it is set (this machine sets it to the system bundle), Node 20
+ * builds its whole root store at every start, before any of our code runs (~80 ms here, ~40 ms even
+ * for a one-certificate file), where Node 24 (Electron 41's) waits for the first TLS connection;
+ * the probe makes none (SSH, then plain http through the tunnel).
  */
 function compiledTransportModule(): { file: string; env: NodeJS.ProcessEnv; cleanup: () => void } {
-  const srcDir = path.join(REPO, 'electron/core/transport');
-  const distFile = path.join(REPO, 'dist/electron/core/transport/ssh-transport.js');
-  const sources = ['electron/core/errors.ts', 'electron/core/transport/transport.ts', 'electron/core/transport/known-hosts.ts', 'electron/core/transport/ssh-transport.ts'];
-  const newestSource = Math.max(...sources.map((s) => statSync(path.join(REPO, s)).mtimeMs));
-  if (existsSync(distFile) && statSync(distFile).mtimeMs >= newestSource && existsSync(path.join(srcDir, 'ssh-transport.ts'))) {
-    return { file: distFile, env: process.env, cleanup: () => undefined };
-  }
-  const out = mkdtempSync(path.join(os.tmpdir(), 'roamlab-bench-js-'));
-  for (const s of sources) {
-    const js = ts.transpileModule(readFileSync(path.join(REPO, s), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    const dest = path.join(out, s.replace(/\.ts$/, '.js'));
-    mkdirSync(path.dirname(dest), { recursive: true });
-    writeFileSync(dest, js);
-  }
-  return {
-    file: path.join(out, 'electron/core/transport/ssh-transport.js'),
-    env: { ...process.env, NODE_PATH: path.join(REPO, 'node_modules') },
-    cleanup: () => rmSync(out, { recursive: true, force: true }),
-  };
+  const out = mkdtempSync(path.join(os.tmpdir(), 'roamlab-bench-cli-'));
+  const cleanup = () => rmSync(out, { recursive: true, force: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, ROAMLAB_HOME: out };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const distFile = path.join(REPO, 'dist/cli/roamlab.js');
+  const inputs = [
+    ...['electron/core', 'electron/cli', 'electron/common'].flatMap((d) =>
+      readdirSync(path.join(REPO, d), { recursive: true, encoding: 'utf8' }).map((f) => path.join(REPO, d, f)),
+    ),
+    path.join(REPO, 'scripts/bundle-cli.mjs'),
+    path.join(REPO, 'package-lock.json'),
+  ];
+  const newestInput = Math.max(...inputs.map((f) => statSync(f).mtimeMs));
+  if (existsSync(distFile) && statSync(distFile).mtimeMs >= newestInput) return { file: distFile, env, cleanup };
+  const file = path.join(out, 'cli', 'roamlab.js');
+  execFileSync(process.execPath, [path.join(REPO, 'scripts/bundle-cli.mjs'), '--outfile', file], { stdio: 'ignore' });
+  // Outside the repo the bundle finds its native addons (ssh2's crypto binding) through NODE_PATH.
+  return { file, env: { ...env, NODE_PATH: path.join(REPO, 'node_modules') }, cleanup };
 }
+
+/** Bundle and cache folder pairs whose code cache a first, uncounted probe run has written (as a person's first start does). */
+const warmedUp = new Set<string>();
 
 async function roamlabSetupOnce(rig: RigSshd, targetPort: number, moduleFile: string, env: NodeJS.ProcessEnv): Promise<number> {
   const code = `
     const http = require('http');
-    const { openSshTransport } = require(${JSON.stringify(moduleFile)});
+    const { openSshTransport } = require(${JSON.stringify(path.join(REPO, 'bin/roamlab.js'))}).loadBundle(${JSON.stringify(moduleFile)});
     openSshTransport({
       hubUrl: new URL('http://127.0.0.1:${targetPort}/'),
       ssh: ${JSON.stringify({ host: rig.host, port: rig.port, user: rig.user, identityFile: rig.identityFile, knownHostsFile: rig.knownHostsFile })},
@@ -227,6 +234,17 @@ async function roamlabSetupOnce(rig: RigSshd, targetPort: number, moduleFile: st
       });
     }, (e) => { console.error(e); process.exit(1); });
   `;
+  const warmKey = `${moduleFile}\0${env.ROAMLAB_HOME}`;
+  if (!warmedUp.has(warmKey)) {
+    // Let it exit by itself: the loader writes the code cache at exit.
+    const first = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    await withDeadline(
+      new Promise<void>((resolve, reject) => first.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`setup probe exited with ${c}`))))),
+      10_000,
+      'roamlab setup probe (warm-up)',
+    ).finally(() => killChild(first));
+    warmedUp.add(warmKey);
+  }
   const t0 = performance.now();
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env });
   try {
