@@ -469,10 +469,18 @@ const NOTES = `### What was tuned, and what limits the rest
   target take turns on every request (HZ=250, no kernel preemption here): the slow requests are
   ~4 ms gaps spread over all three processes, and most find the measuring process runnable but
   waiting for a CPU (table above).
-- **Setup from process start.** \`node -e 0\` alone takes ~130 ms on this machine and loading ssh2
-  ~80 ms, before any network; OpenSSH's own setup here is slower still (its default
-  sntrup761x25519 key exchange costs ~100 ms of client CPU). Inside a running app (the gateway
-  reconnecting) the connect-to-first-byte row is what a person waits for.
+- **Setup from process start** is what \`roamlab start\` pays before its first byte: the probe loads
+  the shipped CLI bundle (\`dist/cli/roamlab.js\`, one esbuild file, \`scripts/bundle-cli.mjs\`) through
+  \`bin/roamlab.js\` with its V8 code cache, and opens the transport. Measured along the way (median
+  of 21 starts): the unbundled CLI 393 ms, the bundle without a code cache (a first start) 306 ms,
+  with the cache 218 ms. Of that, Node starts in ~40 ms, reading the bundle and its cache ~30 ms, the
+  bundle's top level ~70 ms (ssh2 with OpenSSL's start-up ~39, zod and our schemas ~19, the gateway's
+  http-proxy-3 and ws ~38, overlapping), the SSH connect ~48 ms of which ~35 ms is sshd's own work
+  (re-exec per connection, key exchange, auth: \`ssh -L\` pays it too), channel to first byte ~10 ms.
+  Not yet done: loading the gateway's packages on first use (−20 ms in a trial) and starting the TCP
+  connect before ssh2 loads (−9 ms). The probe runs without \`NODE_EXTRA_CA_CERTS\`, which this machine
+  sets: with it Node 20 builds its whole root store at every start (~80 ms) before any of our code
+  runs; Node 24 (Electron 41's) defers that to the first TLS connection.
 `;
 
 const f1 = (x: number) => x.toFixed(1);
