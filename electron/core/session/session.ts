@@ -6,7 +6,7 @@ import type { FacilityProfile, NotebookClass } from '../profile/schema';
 import { HubClient, type ServerModel, type SpawnProgress } from '../hub/hub-client';
 import type { HubTransport } from '../transport/transport';
 import { connectTcp, hubTarget } from '../transport/ssh-transport';
-import { LocalGateway } from '../gateway/gateway';
+import type { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
 import { canTransition, TransitionError, type SessionState } from './session-machine';
 import { LimitsMonitor, type MonitorNotice } from '../monitor/limits-monitor';
@@ -147,6 +147,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
       const serverPath = this.server.url.endsWith('/') ? this.server.url : `${this.server.url}/`;
       const lab = await this.hub.labAvailable(this.token, serverPath);
+      // Loaded here, not at start: the gateway's packages (http-proxy-3, ws) are ~20 ms of a
+      // command-line start that may never get this far (BENCHMARKS.md, setup).
+      const { LocalGateway } = await import('../gateway/gateway.js');
       this.gateway = new LocalGateway({
         transport: this.transport,
         token: () => this.token,
