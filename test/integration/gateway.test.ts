@@ -14,6 +14,7 @@ let upstreamPort = 0;
 const seen: http.IncomingHttpHeaders[] = [];
 /** Every upstream WebSocket connection, in order. */
 const upstreamWs: { ws: WebSocket; url: string }[] = [];
+let restartRefusals = 0;
 let gateway: LocalGateway;
 
 function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -58,7 +59,16 @@ beforeAll(async () => {
   wss = new WebSocketServer({
     server: upstream,
     handleProtocols: (offered) => (offered.has('v1.kernel.websocket.jupyter.org') ? 'v1.kernel.websocket.jupyter.org' : false),
-    verifyClient: (info, cb) => (info.req.url?.includes('/gone/') && upstreamWs.some((u) => u.url.includes('/gone/')) ? cb(false, 404) : cb(true)),
+    verifyClient: (info, cb) => {
+      const url = info.req.url ?? '';
+      if (url.includes('/gone/') && upstreamWs.some((u) => u.url.includes('/gone/'))) return cb(false, 404);
+      // A hub restarting: its proxy has no route yet and the hub redirects, twice, then it is back.
+      if (url.includes('/restarting/') && upstreamWs.some((u) => u.url.includes('/restarting/')) && restartRefusals < 2) {
+        restartRefusals++;
+        return cb(false, 302);
+      }
+      return cb(true);
+    },
   });
   wss.on('connection', (ws, req) => {
     seen.push(req.headers);
@@ -260,6 +270,22 @@ describe('local gateway while the link is down', () => {
     (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
     const [code] = await closed;
     expect(code).toBe(1011);
+  });
+
+  it('keeps the page\'s socket while a restarting hub redirects (3xx), and resumes it when the route is back', async () => {
+    const ws = await pageSocket('/jhub/user/a/api/kernels/restarting/channels');
+    let pageClosed = false;
+    ws.on('close', () => (pageClosed = true));
+    const first = upstreamWs.at(-1)!;
+    const echo = nextMessage(ws);
+    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    ws.send('after the restart');
+    expect(await echo).toBe('echo:after the restart');
+    expect(restartRefusals).toBe(2);
+    expect(upstreamWs.at(-1)).not.toBe(first);
+    expect(pageClosed).toBe(false);
+    ws.close();
   });
 
   it('passes on a close the hub meant (kernel shut down)', async () => {

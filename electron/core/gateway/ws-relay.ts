@@ -233,10 +233,13 @@ export class WsRelay {
       return;
     }
     this.failedDials++;
-    // The hub answered and refused (404: the kernel is gone, 403, 503 from a server going
-    // away): the page must hear it from the hub itself, so close its socket and let JupyterLab
-    // reconnect — now, while the link is up.
-    const refused = (r.status !== undefined && r.status !== 502 && r.status !== 503) || /subprotocol/i.test(r.message);
+    // The hub answered and refused (404: the kernel is gone; 401/403): the page must hear it from
+    // the hub itself, so close its socket and let JupyterLab reconnect — now, while the link is up.
+    // What a hub says while it restarts is not a refusal: the proxy's 502/503, and the hub's own
+    // redirects (3xx), 424 and 500 "redirect loop" while it puts its routes back for the servers
+    // that kept running. Those are dialled again, a few times over ~16 s, before the page is told.
+    const transient = r.status === undefined || (r.status >= 300 && r.status < 400) || r.status === 424 || r.status === 429 || r.status >= 500;
+    const refused = !transient || /subprotocol/i.test(r.message);
     if (refused || this.failedDials >= MAX_DIALS_WHILE_UP) {
       this.env.log?.(`gateway: websocket could not be resumed (${r.message}); the page will reconnect itself`);
       if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: upstream gone');
