@@ -93,7 +93,10 @@ describe('a session through sshd comes back by itself', () => {
     expect(await runCellInOpenNotebook(page, '6*8')).toBe('48');
     await screenshot(page, 'roaming-after-sshd-restart');
     expect(pageSockets.slice(socketsBefore)).toEqual([]);
-    expect(openFds()).toBeLessThanOrEqual(fdsBefore + 2);
+    // The browser may keep a few more keep-alive connections to the gateway after the requests it
+    // retried during the outage (up to 6 per host), as in roaming-netns; a leak per reconnect is
+    // what the 500-cycle benchmark's flat descriptor count rules out.
+    expect(openFds()).toBeLessThanOrEqual(fdsBefore + 6);
     expect(countSpawnRequests(hub, USER)).toBe(spawnsBefore);
     expect(spawnsBefore).toBe(1);
     // The old connection's sshd child is gone; exactly one session connection remains.
