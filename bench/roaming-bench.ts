@@ -19,7 +19,7 @@
  *   ROAMLAB_BENCH_CYCLES=750       drop/reconnect cycles (samples at cycle 0 and every 50)
  *   ROAMLAB_BENCH_WARMUP=250       the goal's reference sample: the 500 cycles after it are judged (V8 sizes its
  *                                  young generation in the first ~150 cycles, once per process; see the notes)
- *   ROAMLAB_BENCH_SETTLED=50       an early sample, for information (includes that one-time sizing)
+ *   ROAMLAB_BENCH_EARLY=50         an early sample, for information (includes that one-time sizing)
  *   ROAMLAB_BENCH_HEAPSNAP=DIR     the cycles child writes heap snapshots there at the warm-up cycle and the last one
  *   ROAMLAB_BENCH_CHILD_NODE_ARGS  extra node flags for the cycles child, experiments only (e.g. --min-semi-space-size=16);
  *                                  MALLOC_* / GLIBC_TUNABLES pass through to it too; the section names either when set
@@ -66,8 +66,8 @@ export interface RoamingBenchOptions {
   longReps?: number;
   cycles?: number;
   warmup?: number;
-  /** A second reference cycle, to tell a one-time rise from a steady one (default: half-way). */
-  settled?: number;
+  /** An earlier sample shown beside the goal's, V8's one-time sizing included (default 50). */
+  earlyCycle?: number;
   /** Poll interval of the client during outages, ms (default 40). */
   pollMs?: number;
 }
@@ -569,7 +569,7 @@ export interface RoamingResults {
     failedRequests: number;
     samples: ProcSample[];
     warmup: number;
-    settled: number;
+    earlyCycle: number;
     sshdSessionsAtEnd: number;
     seconds: number;
     /** The child's node flags (--expose-gc, plus ROAMLAB_BENCH_CHILD_NODE_ARGS for experiments). */
@@ -605,7 +605,7 @@ export async function runRoamingBench(opts: RoamingBenchOptions = {}): Promise<R
   const longReps = opts.longReps ?? envInt('ROAMLAB_BENCH_LONG_REPS', 2);
   const cyclesPlanned = opts.cycles ?? envInt('ROAMLAB_BENCH_CYCLES', 750);
   const warmup = Math.min(opts.warmup ?? envInt('ROAMLAB_BENCH_WARMUP', 250), cyclesPlanned);
-  const settled = Math.min(opts.settled ?? envInt('ROAMLAB_BENCH_SETTLED', 50), cyclesPlanned);
+  const earlyCycle = Math.min(opts.earlyCycle ?? envInt('ROAMLAB_BENCH_EARLY', 50), cyclesPlanned);
   const pollMs = opts.pollMs ?? 40;
 
   const loadBefore = os.loadavg();
@@ -796,7 +796,7 @@ export async function runRoamingBench(opts: RoamingBenchOptions = {}): Promise<R
       // One request through the gateway each cycle: a new channel on the new connection.
       if ((await probe(cs.port, gwPath, cs.headers(), 5000)) !== 200) failedRequests++;
       done = c;
-      if (c === warmup || c === settled || c === cyclesPlanned || c % 50 === 0) {
+      if (c === warmup || c === earlyCycle || c === cyclesPlanned || c % 50 === 0) {
         // For leak hunting: heap snapshots (of the child) at the end of the warm-up and at the last cycle.
         samples.push(await cs.sample(c, snapDir && (c === warmup || c === cyclesPlanned) ? snapDir : undefined));
         const last = samples.at(-1)!;
@@ -824,7 +824,7 @@ export async function runRoamingBench(opts: RoamingBenchOptions = {}): Promise<R
       loadAfter,
       detect,
       recover,
-      cycles: { planned: cyclesPlanned, done, cycleMs, extraAttempts, failedRequests, samples, warmup, settled, sshdSessionsAtEnd, seconds: cyclesSeconds, childNodeArgs: cs.nodeArgs, childStartMs, env: cyclesEnv() },
+      cycles: { planned: cyclesPlanned, done, cycleMs, extraAttempts, failedRequests, samples, warmup, earlyCycle, sshdSessionsAtEnd, seconds: cyclesSeconds, childNodeArgs: cs.nodeArgs, childStartMs, env: cyclesEnv() },
     };
   } catch (e) {
     if (cyclesChild) log(`cycles child's session log tail:\n${(await cyclesChild.logTail().catch(() => [])).slice(-30).join('\n')}`);
@@ -875,7 +875,7 @@ function notes(r: RoamingResults): string {
     return xs.length ? `${xs.join(', ')} s` : 'n/a';
   };
   const sw = c.samples.find((x) => x.cycle === c.warmup) ?? c.samples[0]!;
-  const ss = c.samples.find((x) => x.cycle === c.settled) ?? last;
+  const early = c.samples.find((x) => x.cycle === c.earlyCycle) ?? last;
   const cap = youngCapSample(c.samples);
   return [
     '### What the numbers say',
@@ -897,11 +897,11 @@ function notes(r: RoamingResults): string {
     '  net +0.92 MB compiled code (about 600 more optimised functions: code, deopt data, relocation info) and +0.10 MB',
     '  of V8 WeakArrayLists (maps\' dependent-code lists, i.e. the optimised code\'s dependencies), +5 kB of everything',
     '  else; nothing of the session, the gateway or ssh2 accumulates.',
-    `- **From cycle ${ss.cycle}, sizing included: RSS ${pct(last.rssMiB, ss.rssMiB)}.** V8's young generation grows from ${ss.newSpaceMiB.toFixed(0)} to ${last.newSpaceMiB.toFixed(0)} MiB`,
+    `- **From cycle ${early.cycle}, sizing included: RSS ${pct(last.rssMiB, early.rssMiB)}.** V8's young generation grows from ${early.newSpaceMiB.toFixed(0)} to ${last.newSpaceMiB.toFixed(0)} MiB`,
     `  (reached at the cycle-${cap.cycle} sample; 16 MiB per semi-space is V8's cap here) under the allocation of back-to-back reconnects,`,
     '  and its new pages become resident a sample or two later. Of RSS\'s',
-    `  ${signed(last.rssMiB - ss.rssMiB)} MiB from cycle ${ss.cycle}: young generation resident ${signed(last.newSpacePhysicalMiB - ss.newSpacePhysicalMiB)}, the rest of V8's heap ${signed(last.v8PhysicalMiB - last.newSpacePhysicalMiB - (ss.v8PhysicalMiB - ss.newSpacePhysicalMiB))},`,
-    `  the brk heap (glibc's main malloc arena) ${signed(last.brkHeapMiB - ss.brkHeapMiB)}, other anonymous memory ${signed(otherAnon(last) - otherAnon(ss))}, file-backed ${signed(last.rssFileMiB - ss.rssFileMiB)}.`,
+    `  ${signed(last.rssMiB - early.rssMiB)} MiB from cycle ${early.cycle}: young generation resident ${signed(last.newSpacePhysicalMiB - early.newSpacePhysicalMiB)}, the rest of V8's heap ${signed(last.v8PhysicalMiB - last.newSpacePhysicalMiB - (early.v8PhysicalMiB - early.newSpacePhysicalMiB))},`,
+    `  the brk heap (glibc's main malloc arena) ${signed(last.brkHeapMiB - early.brkHeapMiB)}, other anonymous memory ${signed(otherAnon(last) - otherAnon(early))}, file-backed ${signed(last.rssFileMiB - early.rssFileMiB)}.`,
     '- **Why the goal is judged after a warm-up.** The young generation\'s size is V8 adapting to how fast the process',
     '  allocates; it happens once per process and does not grow with the number of drops. Trial runs (node flags and glibc',
     '  variables set on the child as experiments only; the app sets none): with the young generation at its cap from the',
@@ -957,16 +957,16 @@ export function roamingMarkdown(r: RoamingResults): string {
     row(`link down ${s1(r.longOutageMs)} s → up, no signal (longer than the brief asks)`, rc['roamlab-linkdown-long-nosignal'].firstOk, sshLong, 3000),
   ].map((x) => `| ${x.join(' | ')} |`);
 
-  const ss = c.samples.find((x) => x.cycle === c.settled) ?? sw;
+  const early = c.samples.find((x) => x.cycle === c.earlyCycle) ?? sw;
   /** One row: the three samples as shown, the change of f from each reference, and the verdicts. */
   const cyc = (label: string, show: (x: ProcSample) => string, f: (x: ProcSample) => number, judged: boolean) => [
     label,
-    show(ss),
+    show(early),
     show(sw),
     show(se),
-    pct(f(se), f(ss)),
+    pct(f(se), f(early)),
     pct(f(se), f(sw)),
-    judged ? `${mark(within5(f(se), f(sw)))} (from ${ss.cycle}: ${within5(f(se), f(ss)) ? 'within' : 'not within'} ±5 %)` : '(information)',
+    judged ? `${mark(within5(f(se), f(sw)))} (from ${early.cycle}: ${within5(f(se), f(early)) ? 'within' : 'not within'} ±5 %)` : '(information)',
   ];
   const cycleRows = [
     cyc('RSS (MiB)', (x) => f1(x.rssMiB), (x) => x.rssMiB, true),
@@ -1032,11 +1032,11 @@ export function roamingMarkdown(r: RoamingResults): string {
     'request through the child\'s gateway. The child samples itself after 300 ms of quiet and three `gc()` calls, at cycle 0',
     `and every 50 cycles; the goal is judged on the ${c.done - c.warmup} cycles after cycle ${c.warmup}, once V8 has sized its young generation`,
     `(a one-time rise in the first ~150 cycles of a fresh process; in the app, the Lab's traffic through the gateway does it before`,
-    `any drop — see the notes), and the table also shows the change from cycle ${c.settled}, sizing included, for information.`,
+    `any drop — see the notes), and the table also shows the change from cycle ${c.earlyCycle}, sizing included, for information.`,
     'Memory from /proc/self/status (RssAnon, RssFile), /proc/self/smaps (the `[heap]` mapping: glibc\'s main malloc arena), `v8.getHeapStatistics()` (total_physical_size: V8\'s',
     'resident heap) and `v8.getHeapSpaceStatistics()` (new_space: the young generation, both semi-spaces).',
     '',
-    `| measure | cycle ${ss.cycle} | cycle ${sw.cycle} | cycle ${se.cycle} | change from ${ss.cycle} | change from ${sw.cycle} | goal: ±5 % over cycles ${sw.cycle}–${se.cycle} |`,
+    `| measure | cycle ${early.cycle} | cycle ${sw.cycle} | cycle ${se.cycle} | change from ${early.cycle} | change from ${sw.cycle} | goal: ±5 % over cycles ${sw.cycle}–${se.cycle} |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...cycleRows,
     '',

@@ -25,7 +25,7 @@ export interface PromptAckOptions {
 }
 
 export interface PromptAck {
-  /** IGNOREs sent so far (for tests and the benchmark). */
+  /** IGNOREs sent so far (the tests read it). */
   readonly sent: number;
   stop(): void;
 }
