@@ -1,6 +1,6 @@
 import * as http from 'node:http';
-import * as https from 'node:https';
 import { RoamlabError, type ErrorDetails } from '../errors';
+import { loadHttps } from '../lazy-modules';
 import type { HubTransport } from '../transport/transport';
 
 /**
@@ -128,7 +128,7 @@ function send(transport: HubTransport, o: HubRequestOptions, url: URL): Sent {
   }
   if (body) headers['Content-Length'] = String(body.length);
   else if (o.method === 'POST' || o.method === 'PUT' || o.method === 'PATCH') headers['Content-Length'] = '0';
-  const mod = url.protocol === 'https:' ? https : http;
+  const mod = url.protocol === 'https:' ? loadHttps() : http;
   const req = mod.request(url, { method: o.method, agent: transport.agent, headers });
   const res = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', resolve);

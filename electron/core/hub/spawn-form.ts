@@ -150,7 +150,7 @@ function fromContainer(el: HTMLElement): { label: string; description?: string }
       const all = clean(textWithoutControls(el));
       const at = all.indexOf(headingText);
       const rest = at >= 0 ? `${all.slice(0, at)} ${all.slice(at + headingText.length)}` : '';
-      description = clean(rest).replace(/^[-–—:|,]\s*/, '');
+      description = clean(rest).replace(/^[-\u2013\u2014:|,]\s*/, '');
     }
     return description ? { label: headingText, description } : { label: headingText };
   }

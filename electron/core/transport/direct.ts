@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import * as https from 'node:https';
+import { loadHttps } from '../lazy-modules';
 import type { HubTransport } from './transport';
 
 /**
@@ -13,7 +13,7 @@ export function openDirectTransport(hubUrl: URL): HubTransport {
   base.hash = '';
   const options = { keepAlive: true, keepAliveMsecs: 15_000, maxSockets: 16, maxFreeSockets: 4 };
   let agent: http.Agent;
-  if (base.protocol === 'https:') agent = new https.Agent(options);
+  if (base.protocol === 'https:') agent = new (loadHttps().Agent)(options);
   else if (base.protocol === 'http:') agent = new http.Agent(options);
   else throw new TypeError(`unsupported hub URL protocol ${base.protocol}`);
   let closed = false;

@@ -1,14 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
-import { Client, utils as sshUtils, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
+import type * as tls from 'node:tls';
+import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 
 import { RoamlabError } from '../errors';
+import { loadHttps, loadSsh2, loadTls } from '../lazy-modules';
 import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
@@ -110,7 +111,7 @@ async function loadIdentity(file: string, passphrase: string | undefined): Promi
       { cause: e },
     );
   }
-  const parsed = sshUtils.parseKey(text, passphrase);
+  const parsed = loadSsh2().utils.parseKey(text, passphrase);
   const key = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
   if (key instanceof Error || !key) {
     const msg = key instanceof Error ? key.message : 'no key found';
@@ -286,31 +287,39 @@ class SshHttpAgent extends http.Agent {
   }
 }
 
-/** https.Agent: the channel wrapped in TLS with the hub's own name; certificate checks stay on. */
-class SshHttpsAgent extends https.Agent {
-  constructor(
-    private readonly client: Client,
-    private readonly target: ForwardTarget,
-  ) {
-    super({ keepAlive: true });
-  }
-  override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
-    openChannel(this.client, this.target, (err, ch) => {
-      if (err || !ch) return deliver(cb, err);
-      const servername = net.isIP(this.target.host) ? undefined : this.target.host;
-      const sock = tls.connect({
-        ...(options as tls.ConnectionOptions),
-        socket: ch,
-        servername,
-        host: this.target.host,
-        port: this.target.port,
+/**
+ * https.Agent: the channel wrapped in TLS with the hub's own name; certificate checks stay on.
+ * The class is made on first use, as https and tls are loaded then (a hub behind the gateway is
+ * often plain http).
+ */
+let SshHttpsAgent: (new (client: Client, target: ForwardTarget) => https.Agent) | undefined;
+function sshHttpsAgent(client: Client, target: ForwardTarget): https.Agent {
+  SshHttpsAgent ??= class extends loadHttps().Agent {
+    constructor(
+      private readonly client: Client,
+      private readonly target: ForwardTarget,
+    ) {
+      super({ keepAlive: true });
+    }
+    override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
+      openChannel(this.client, this.target, (err, ch) => {
+        if (err || !ch) return deliver(cb, err);
+        const servername = net.isIP(this.target.host) ? undefined : this.target.host;
+        const sock = loadTls().connect({
+          ...(options as tls.ConnectionOptions),
+          socket: ch,
+          servername,
+          host: this.target.host,
+          port: this.target.port,
+        });
+        // A TLS socket over a Duplex does not close its transport by itself.
+        sock.once('close', () => ch.destroy());
+        deliver(cb, null, sock);
       });
-      // A TLS socket over a Duplex does not close its transport by itself.
-      sock.once('close', () => ch.destroy());
-      deliver(cb, null, sock);
-    });
-    return undefined;
-  }
+      return undefined;
+    }
+  };
+  return new SshHttpsAgent(client, target);
 }
 
 /** Host (IPv6 without brackets) and port of the hub URL, the port defaulted by scheme. */
@@ -329,15 +338,28 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const { host, port, user, knownHostsFile } = o.ssh;
   const knownHosts = expandHome(knownHostsFile);
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
-  const privateKey = await loadIdentity(o.ssh.identityFile, o.passphrase);
 
-  // Ask for the host key types we already know first, as ssh does, so a host with several keys
-  // presents the one we can check rather than one that would read as "changed".
-  const known = await knownKeyTypes(knownHosts, host, port);
+  // The TCP connect goes first: while sshd forks and starts its per-connection process (~20 ms
+  // of its own), this side reads the key and known_hosts and loads ssh2.
+  const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal);
+  connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
+  let privateKey: Buffer;
+  let known: string[];
+  try {
+    // Ask for the host key types we already know first, as ssh does, so a host with several keys
+    // presents the one we can check rather than one that would read as "changed".
+    const knownTypes = knownKeyTypes(knownHosts, host, port);
+    knownTypes.catch(() => undefined);
+    loadSsh2(); // while the connect and the file reads are under way
+    privateKey = await loadIdentity(o.ssh.identityFile, o.passphrase);
+    known = await knownTypes;
+  } catch (e) {
+    connecting.then((s) => s.destroy(), () => undefined);
+    throw e;
+  }
   const hostKeyFirst = known.flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
-
-  const sock = await connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal);
-  const client = new Client();
+  const sock = await connecting;
+  const client = new (loadSsh2().Client)();
   let hostKeyError: RoamlabError | undefined;
 
   const verifyHostKey = async (key: Buffer): Promise<boolean> => {
@@ -522,7 +544,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   });
 
   const target = hubTarget(o.hubUrl);
-  const agent = o.hubUrl.protocol === 'https:' ? new SshHttpsAgent(client, target) : new SshHttpAgent(client, target);
+  const agent = o.hubUrl.protocol === 'https:' ? sshHttpsAgent(client, target) : new SshHttpAgent(client, target);
 
   return {
     hubUrl: o.hubUrl,
