@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
-import { parse as parseHtml } from 'node-html-parser';
 import { z } from 'zod';
 import { RoamlabError, isRoamlabError } from '../errors';
+import { loadHtmlParser } from '../lazy-modules';
 import type { HubTransport } from '../transport/transport';
 import {
   CookieJar,
@@ -406,7 +406,7 @@ export class HubClient {
 
   private formXsrf(html: string): string | undefined {
     try {
-      const input = parseHtml(html).querySelectorAll('input').find((i) => i.getAttribute('name') === '_xsrf');
+      const input = loadHtmlParser().parse(html).querySelectorAll('input').find((i) => i.getAttribute('name') === '_xsrf');
       return input?.getAttribute('value') || undefined;
     } catch {
       return undefined;

@@ -1,4 +1,5 @@
-import { parse, type HTMLElement } from 'node-html-parser';
+import type { HTMLElement } from 'node-html-parser';
+import { loadHtmlParser } from '../lazy-modules';
 
 /** One choice in the hub's spawn form: `id` is the value the hub expects, `label` what people read. */
 export interface SpawnFormOption {
@@ -24,7 +25,7 @@ export interface SpawnForm {
  * selects come after the profile radios. Returns null when the page has no such choice.
  */
 export function parseSpawnForm(html: string): SpawnForm | null {
-  const root = parse(html, { comment: false });
+  const root = loadHtmlParser().parse(html, { comment: false });
   const form =
     root.querySelector('form#spawn_form') ??
     root.querySelectorAll('form').find((f) => f.querySelector('select, input[type=radio]')) ??

@@ -1,5 +1,6 @@
-import { AsyncEntry } from '@napi-rs/keyring';
+import type { AsyncEntry } from '@napi-rs/keyring';
 import { RoamlabError } from '../errors';
+import { loadKeyring } from '../lazy-modules';
 import type { Keychain } from './keychain';
 
 export const KEYCHAIN_SERVICE = 'roamlab';
@@ -14,6 +15,7 @@ export class OsKeychain implements Keychain {
   constructor(private readonly service: string = KEYCHAIN_SERVICE, private readonly platform: NodeJS.Platform = process.platform) {}
 
   private entry(account: string): AsyncEntry {
+    const { AsyncEntry } = loadKeyring();
     return this.platform === 'linux'
       ? new AsyncEntry(this.service, account, { linux: { store: 'secret-service' } })
       : new AsyncEntry(this.service, account);
