@@ -30,26 +30,6 @@ import { fileURLToPath } from 'node:url';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_BUNDLE = path.join(REPO, 'dist', 'cli', 'roamlab.js');
 
-/**
- * zod re-exports every one of its ~50 message translations (`z.locales`, about half of zod's
- * 700 kB); Roamlab uses none but the English default, which zod imports by itself. Inside the
- * bundle `z.locales` / `z.core.locales` hold English only.
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
-      if (!/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)) return undefined;
-      return { path: 'zod-locales-en', namespace: 'zod-english-only', pluginData: args.resolveDir };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, (args) => ({
-      contents: 'export { default as en } from "../locales/en.js";',
-      resolveDir: args.pluginData,
-      loader: 'js',
-    }));
-  },
-};
-
 /** Native addons stay files on disk; a relative require of one becomes a package path. */
 const nativeAddons = {
   name: 'native-addons',
@@ -82,7 +62,7 @@ export async function bundleCli(outfile = CLI_BUNDLE) {
     outfile,
     tsconfig: path.join(REPO, 'tsconfig.json'),
     external: ['electron', '@napi-rs/keyring', 'cpu-features', 'bufferutil', 'utf-8-validate'],
-    plugins: [nativeAddons, zodEnglishOnly],
+    plugins: [nativeAddons],
     // Without comments and whitespace, and ASCII only (a non-ASCII byte makes V8 decode the whole
     // file as UTF-16): the loader reads ~1 MB less at every start. Names are kept, so stack
     // traces stay readable.

@@ -6,7 +6,7 @@
  * named function per channel under `window.roamlab` (same name, same argument), plus `onEvent`.
  * This file imports nothing from Node or Electron, so the renderer can import its types.
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 // ---------------------------------------------------------------------------------------------
 // Shapes that cross the bridge (plain data only)
@@ -163,39 +163,37 @@ export interface ServersReply {
 // ---------------------------------------------------------------------------------------------
 // Channels: request schemas
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/); // no '.' or '..'
-const serverName = z.string().max(255).regex(/^[A-Za-z0-9._~-]*$/);
+const id = z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/)); // no '.' or '..'
+const serverName = z.string().check(z.maxLength(255), z.regex(/^[A-Za-z0-9._~-]*$/));
 
 export const requestSchemas = {
-  listFacilities: z.object({}).strict(),
+  listFacilities: z.strictObject({}),
   /** A profile the person picked; the renderer reads the file and sends its text. */
-  importFacility: z.object({ fileName: z.string().min(1).max(255), content: z.string().max(256 * 1024) }).strict(),
-  removeFacility: z.object({ facilityId: id }).strict(),
-  signIn: z
-    .object({
-      facilityId: id,
-      username: z.string().min(1).max(255),
-      password: z.string().min(1).max(4096),
-      remember: z.boolean(),
-    })
-    .strict(),
+  importFacility: z.strictObject({ fileName: z.string().check(z.minLength(1), z.maxLength(255)), content: z.string().check(z.maxLength(256 * 1024)) }),
+  removeFacility: z.strictObject({ facilityId: id }),
+  signIn: z.strictObject({
+    facilityId: id,
+    username: z.string().check(z.minLength(1), z.maxLength(255)),
+    password: z.string().check(z.minLength(1), z.maxLength(4096)),
+    remember: z.boolean(),
+  }),
   /** Sign in through the hub's own page (SSO, two-factor) in a separate window. */
-  signInWithWebPage: z.object({ facilityId: id }).strict(),
-  signOut: z.object({ facilityId: id }).strict(),
-  startSession: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
+  signInWithWebPage: z.strictObject({ facilityId: id }),
+  signOut: z.strictObject({ facilityId: id }),
+  startSession: z.strictObject({ facilityId: id, classId: id, serverName: z.optional(serverName) }),
   /** Stop the facility's running server (another class), wait until it is gone, then start this class. */
-  switchClass: z.object({ facilityId: id, classId: id, serverName: serverName.optional() }).strict(),
-  cancelSession: z.object({ sessionId: id }).strict(),
-  openSession: z.object({ sessionId: id }).strict(),
-  closeSession: z.object({ sessionId: id }).strict(),
-  stopServer: z.object({ facilityId: id, serverName }).strict(),
-  listSessions: z.object({}).strict(),
-  listServers: z.object({}).strict(),
-  answerHostKey: z.object({ promptId: id, accept: z.boolean() }).strict(),
+  switchClass: z.strictObject({ facilityId: id, classId: id, serverName: z.optional(serverName) }),
+  cancelSession: z.strictObject({ sessionId: id }),
+  openSession: z.strictObject({ sessionId: id }),
+  closeSession: z.strictObject({ sessionId: id }),
+  stopServer: z.strictObject({ facilityId: id, serverName }),
+  listSessions: z.strictObject({}),
+  listServers: z.strictObject({}),
+  answerHostKey: z.strictObject({ promptId: id, accept: z.boolean() }),
   /** "Reconnect now": skip the wait before the session's next reconnect attempt. */
-  reconnectSession: z.object({ sessionId: id }).strict(),
+  reconnectSession: z.strictObject({ sessionId: id }),
   /** The launcher page's online/offline events (Chromium's view of the network). */
-  networkChanged: z.object({ online: z.boolean() }).strict(),
+  networkChanged: z.strictObject({ online: z.boolean() }),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -260,9 +258,9 @@ export type RoamlabApi = {
 
 export const stripRequestSchemas = {
   /** This strip's session now, or null once the app no longer holds it. */
-  session: z.object({}).strict(),
+  session: z.strictObject({}),
   /** Bring the launcher forward; with pickClass, on the class picker of this session's facility. */
-  showLauncher: z.object({ pickClass: z.boolean() }).strict(),
+  showLauncher: z.strictObject({ pickClass: z.boolean() }),
 } as const;
 
 export type StripChannel = keyof typeof stripRequestSchemas;

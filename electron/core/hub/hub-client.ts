@@ -1,5 +1,5 @@
 import { createParser } from 'eventsource-parser';
-import { z } from 'zod';
+import * as z from '../../common/zod';
 import { RoamlabError, isRoamlabError } from '../errors';
 import { loadHtmlParser } from '../lazy-modules';
 import type { HubTransport } from '../transport/transport';
@@ -102,27 +102,27 @@ export interface HubClientOptions {
 }
 
 const ServerSchema = z.looseObject({
-  name: z.string().optional(),
-  ready: z.boolean().optional(),
-  pending: z.string().nullable().optional(),
-  started: z.string().nullable().optional(),
-  url: z.string().optional(),
-  user_options: z.record(z.string(), z.unknown()).nullable().optional(),
-  progress_url: z.string().nullable().optional(),
-  stopped: z.boolean().optional(),
-  last_activity: z.string().nullable().optional(),
+  name: z.optional(z.string()),
+  ready: z.optional(z.boolean()),
+  pending: z.nullish(z.string()),
+  started: z.nullish(z.string()),
+  url: z.optional(z.string()),
+  user_options: z.nullish(z.record(z.string(), z.unknown())),
+  progress_url: z.nullish(z.string()),
+  stopped: z.optional(z.boolean()),
+  last_activity: z.nullish(z.string()),
 });
 
 const UserSchema = z.looseObject({
   name: z.string(),
-  admin: z.boolean().optional(),
-  server: z.string().nullable().optional(),
-  pending: z.string().nullable().optional(),
-  servers: z.record(z.string(), ServerSchema).optional(),
+  admin: z.optional(z.boolean()),
+  server: z.nullish(z.string()),
+  pending: z.nullish(z.string()),
+  servers: z.optional(z.record(z.string(), ServerSchema)),
 });
 
 const VersionSchema = z.looseObject({ version: z.string() });
-const TokenSchema = z.looseObject({ token: z.string().min(1) });
+const TokenSchema = z.looseObject({ token: z.string().check(z.minLength(1)) });
 
 interface CallOptions {
   method: HttpMethod;
@@ -238,7 +238,7 @@ export class HubClient {
     return parseJsonBody(res, o.action);
   }
 
-  private shape<T>(schema: z.ZodType<T>, value: unknown, res: { target: string; status: number }, action: string): T {
+  private shape<T>(schema: z.ZodMiniType<T>, value: unknown, res: { target: string; status: number }, action: string): T {
     const r = schema.safeParse(value);
     if (!r.success) throw garbageError({ action, target: res.target }, res.status, 'JSON that is not shaped like JupyterHub\'s API');
     return r.data;

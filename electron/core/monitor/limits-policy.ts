@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../common/zod';
 import { RoamlabError } from '../errors';
 import { runtimeEndLocal } from './clock-skew';
 import { BYTES_PER_GB, memoryPercent, type LimitSource, type MetricsSample } from './metrics';
@@ -35,11 +35,11 @@ export const DEFAULT_THRESHOLDS: Readonly<LimitThresholds> = Object.freeze({
 
 /** What a person may override per facility; anything left out keeps its default. */
 export const thresholdOverridesSchema = z.strictObject({
-  memoryWarningPercent: z.number().gt(0).lt(100).optional(),
-  memoryCriticalPercent: z.number().gt(0).max(100).optional(),
-  hysteresisPoints: z.number().min(0).max(50).optional(),
-  useServerWarn: z.boolean().optional(),
-  runtimeMarksMs: z.array(z.number().int().positive()).max(10).optional(),
+  memoryWarningPercent: z.optional(z.number().check(z.gt(0), z.lt(100))),
+  memoryCriticalPercent: z.optional(z.number().check(z.gt(0), z.maximum(100))),
+  hysteresisPoints: z.optional(z.number().check(z.minimum(0), z.maximum(50))),
+  useServerWarn: z.optional(z.boolean()),
+  runtimeMarksMs: z.optional(z.array(z.int().check(z.positive())).check(z.maxLength(10))),
 });
 export type ThresholdOverrides = z.infer<typeof thresholdOverridesSchema>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../common/zod';
 import { RoamlabError } from '../errors';
 
 /**
@@ -15,28 +15,28 @@ import { RoamlabError } from '../errors';
  * OS reports it. psutil's cpu_count() may be None. Unknown fields are tolerated: newer versions
  * add some.
  */
-const count = z.number().finite().nonnegative();
+const count = z.number().check(z.nonnegative()); // z.number() takes finite numbers only
 
 export const metricsResponseSchema = z.looseObject({
   rss: count,
-  pss: count.nullish(),
-  limits: z
-    .looseObject({
-      memory: z
-        .looseObject({
-          rss: count.nullish(),
-          pss: count.nullish(),
-          warn: z.boolean().nullish(),
-        })
-        .nullish(),
-      cpu: z.looseObject({ cpu: z.number().nullish(), warn: z.boolean().nullish() }).nullish(),
-      disk: z.looseObject({ disk: z.number().nullish(), warn: z.boolean().nullish() }).nullish(),
-    })
-    .nullish(),
-  cpu_percent: z.number().finite().nullish(),
-  cpu_count: z.number().int().positive().nullish(),
-  disk_used: count.nullish(),
-  disk_total: count.nullish(),
+  pss: z.nullish(count),
+  limits: z.nullish(
+    z.looseObject({
+      memory: z.nullish(
+        z.looseObject({
+          rss: z.nullish(count),
+          pss: z.nullish(count),
+          warn: z.nullish(z.boolean()),
+        }),
+      ),
+      cpu: z.nullish(z.looseObject({ cpu: z.nullish(z.number()), warn: z.nullish(z.boolean()) })),
+      disk: z.nullish(z.looseObject({ disk: z.nullish(z.number()), warn: z.nullish(z.boolean()) })),
+    }),
+  ),
+  cpu_percent: z.nullish(z.number()),
+  cpu_count: z.nullish(z.int().check(z.positive())),
+  disk_used: z.nullish(count),
+  disk_total: z.nullish(count),
 });
 
 export type MetricsResponse = z.infer<typeof metricsResponseSchema>;

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import type * as z from '../../common/zod';
 import { RoamlabError } from '../errors';
 import { facilityProfileSchema, type FacilityProfile } from './schema';
 

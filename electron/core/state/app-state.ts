@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from '../../common/zod';
 import { JsonStore } from './json-store';
 import { thresholdOverridesSchema } from '../monitor/limits-policy';
 
@@ -8,25 +8,25 @@ import { thresholdOverridesSchema } from '../monitor/limits-policy';
  * class was picked last. Secrets never come here (they live in the keychain).
  */
 export const facilityStateSchema = z.object({
-  username: z.string().optional(),
-  lastClass: z.string().optional(),
+  username: z.optional(z.string()),
+  lastClass: z.optional(z.string()),
   /** Whether the password is kept in the keychain (remember me). */
-  rememberPassword: z.boolean().default(true),
+  rememberPassword: z._default(z.boolean(), true),
   /** The person's own warning thresholds for this facility (defaults: 80/95 %, 30/10/5 min). */
-  thresholds: thresholdOverridesSchema.optional(),
+  thresholds: z.optional(thresholdOverridesSchema),
   /** The notebook classes the hub's own spawn form offered at the last sign-in. */
-  hubForm: z
-    .object({
+  hubForm: z.optional(
+    z.object({
       key: z.string(),
-      options: z.array(z.object({ id: z.string(), label: z.string(), description: z.string().optional() })),
+      options: z.array(z.object({ id: z.string(), label: z.string(), description: z.optional(z.string()) })),
       readAt: z.string(),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 export const appStateSchema = z.object({
   version: z.literal(1),
-  facilities: z.record(z.string(), facilityStateSchema).default({}),
+  facilities: z._default(z.record(z.string(), facilityStateSchema), {}),
 });
 
 export type AppState = z.infer<typeof appStateSchema>;

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { z } from 'zod';
+import type * as z from '../../common/zod';
 
 /**
  * A small versioned JSON file with atomic writes: write a temp file, fsync it, rename it over
@@ -17,7 +17,7 @@ export interface LoadResult<T> {
 export class JsonStore<T> {
   constructor(
     readonly file: string,
-    private readonly schema: z.ZodType<T>,
+    private readonly schema: z.ZodMiniType<T>,
     private readonly defaults: () => T,
   ) {}
 
