@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 
 import { openSshTransport } from '../electron/core/transport/ssh-transport';
 import { freePort, startSshd, type RigSshd } from '../test/rig/sshd';
@@ -17,7 +17,7 @@ const GCM = 'aes128-gcm@openssh.com';
 
 export interface TunnelBenchOptions {
   bulkBytes?: number; // default 256 MiB
-  bulkRuns?: number; // default 3
+  bulkRuns?: number; // default 5
   keepAliveRequests?: number; // default 500
   newConnRequests?: number; // default 300
   burstSize?: number; // default 50
@@ -32,6 +32,8 @@ export interface Latency {
   /** Requests over 3 ms, and how many of those found this process waiting ≥ 1 ms for a CPU. */
   slow: number;
   slowWaitingForCpu: number;
+  /** Of the slow ones, those during which this process paused for garbage collection ≥ 1 ms. */
+  slowInGc: number;
 }
 
 export interface ModeResult {
@@ -283,6 +285,16 @@ interface Sample {
   ms: number;
   /** Time this process's main thread spent runnable but waiting for a CPU during the request. */
   waitedMs: number;
+  /** Time this process paused for garbage collection during the request. */
+  gcMs: number;
+}
+
+/** GC pauses of this process as [start, end] (performance.now()), while sampling. */
+const gcPauses: [number, number][] = [];
+function gcMsBetween(t0: number, t1: number): number {
+  let ms = 0;
+  for (const [a, b] of gcPauses) if (a < t1 && b > t0) ms += Math.min(b, t1) - Math.max(a, t0);
+  return ms;
 }
 
 /** Run-queue wait of the calling thread so far, ms (Linux schedstat; 0 where it is missing). */
@@ -296,21 +308,37 @@ function runQueueWaitMs(): number {
 
 async function sequentialSamples(t: Tunnel, count: number, newConnection: boolean, budgetMs: number): Promise<Sample[]> {
   const headers = newConnection ? { connection: 'close' } : {};
-  const samples: Sample[] = [];
+  const samples: (Sample & { t0: number; t1: number })[] = [];
   const end = performance.now() + budgetMs;
+  gcPauses.length = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < count && performance.now() < end; i++) {
     const w0 = runQueueWaitMs();
     const t0 = performance.now();
     await fetchDrain(t.port, '/small', t.agent, headers);
-    samples.push({ ms: performance.now() - t0, waitedMs: runQueueWaitMs() - w0 });
+    const t1 = performance.now();
+    samples.push({ ms: t1 - t0, waitedMs: runQueueWaitMs() - w0, gcMs: 0, t0, t1 });
   }
+  // GC entries arrive asynchronously: let the last ones in before matching them to requests.
+  await new Promise((r) => setTimeout(r, 10));
+  gc.disconnect();
+  for (const x of samples) x.gcMs = gcMsBetween(x.t0, x.t1);
   return samples;
 }
 
 function latency(samples: Sample[]): Latency {
   const ms = samples.map((x) => x.ms);
   const slow = samples.filter((x) => x.ms > 3);
-  return { median: median(ms), p99: quantile(ms, 0.99), slow: slow.length, slowWaitingForCpu: slow.filter((x) => x.waitedMs >= 1).length };
+  return {
+    median: median(ms),
+    p99: quantile(ms, 0.99),
+    slow: slow.length,
+    slowWaitingForCpu: slow.filter((x) => x.waitedMs >= 1).length,
+    slowInGc: slow.filter((x) => x.gcMs >= 1).length,
+  };
 }
 
 async function burstOnce(t: Tunnel, size: number): Promise<number> {
@@ -363,7 +391,7 @@ async function measureInterleaved(tunnels: Tunnel[], o: Required<Omit<TunnelBenc
 export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ results: ModeResult[]; rig: { opensshVersion: string } }> {
   const o = {
     bulkBytes: opts.bulkBytes ?? 256 * 1024 * 1024,
-    bulkRuns: opts.bulkRuns ?? 3,
+    bulkRuns: opts.bulkRuns ?? 5,
     keepAliveRequests: opts.keepAliveRequests ?? 500,
     newConnRequests: opts.newConnRequests ?? 300,
     burstSize: opts.burstSize ?? 50,
@@ -523,12 +551,16 @@ export async function tunnelBenchSection(opts: TunnelBenchOptions = {}): Promise
     '| --- | ---: | ---: | --- | --- |',
     ...goals,
     '',
-    'Requests over 3 ms, and how many of them found the measuring process runnable but waiting ≥ 1 ms for a CPU ' +
-      '(`/proc/thread-self/schedstat`; for Roamlab that process is the tunnel itself, for OpenSSH only the client):',
+    'Requests over 3 ms, how many of them found the measuring process runnable but waiting ≥ 1 ms for a CPU ' +
+      '(`/proc/thread-self/schedstat`), and how many spanned a garbage-collection pause of ≥ 1 ms in it (V8 `gc` ' +
+      'performance entries); for Roamlab that process is the client and the tunnel, for OpenSSH only the client:',
     '',
-    '| tunnel | keep-alive over 3 ms | of those, waiting for a CPU | new connection over 3 ms | of those, waiting for a CPU |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...results.map((r) => `| ${r.name} | ${r.keepAlive.slow} | ${r.keepAlive.slowWaitingForCpu} | ${r.newConn.slow} | ${r.newConn.slowWaitingForCpu} |`),
+    '| tunnel | keep-alive over 3 ms | waiting for a CPU | in a GC pause | new connection over 3 ms | waiting for a CPU | in a GC pause |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.keepAlive.slow} | ${r.keepAlive.slowWaitingForCpu} | ${r.keepAlive.slowInGc} | ${r.newConn.slow} | ${r.newConn.slowWaitingForCpu} | ${r.newConn.slowInGc} |`,
+    ),
     '',
     NOTES,
   ].join('\n');
