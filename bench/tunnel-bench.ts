@@ -440,16 +440,18 @@ export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ r
     children.push(gcm.child);
     const def = await startOpenSshTunnel(rig, target.port, undefined);
     children.push(def.child);
-    agents.push(new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true }));
+    agents.push(new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true }), new http.Agent({ keepAlive: true }));
     const tunnels: Tunnel[] = [
       { port: target.port, agent: transport.agent as http.Agent },
       { port: gcm.port, agent: agents[0]! },
       { port: def.port, agent: agents[1]! },
+      // The floor: the same client straight to the target, no tunnel at all.
+      { port: target.port, agent: agents[2]! },
     ];
     const m = await measureInterleaved(tunnels, o, log);
-    const names = ['Roamlab (ssh2 transport agent)', `OpenSSH ssh -N -L, -c ${GCM}`, 'OpenSSH ssh -N -L, default cipher'];
-    const ciphers = [GCM, GCM, defaultCipher];
-    for (let i = 0; i < 3; i++) results.push({ name: names[i]!, cipher: ciphers[i]!, ...m[i]!, setupMs: median(setups[i]!) });
+    const names = ['Roamlab (ssh2 transport agent)', `OpenSSH ssh -N -L, -c ${GCM}`, 'OpenSSH ssh -N -L, default cipher', 'no tunnel (reference)'];
+    const ciphers = [GCM, GCM, defaultCipher, 'none'];
+    for (let i = 0; i < 4; i++) results.push({ name: names[i]!, cipher: ciphers[i]!, ...m[i]!, setupMs: i < 3 ? median(setups[i]!) : NaN });
     results[0]!.connectMs = median(connects);
   } finally {
     for (const a of agents) a.destroy();
@@ -522,7 +524,7 @@ export async function tunnelBenchSection(opts: TunnelBenchOptions = {}): Promise
   const [ours, gcm, def] = results as [ModeResult, ModeResult, ModeResult];
   const rows = results.map(
     (r) =>
-      `| ${r.name} | ${r.cipher} | ${f1(r.bulkMiBs)} | ${f2(r.keepAlive.median)} / ${f2(r.keepAlive.p99)} | ${f2(r.newConn.median)} / ${f2(r.newConn.p99)} | ${f1(r.burstMs)} | ${f1(r.setupMs)} |`,
+      `| ${r.name} | ${r.cipher} | ${f1(r.bulkMiBs)} | ${f2(r.keepAlive.median)} / ${f2(r.keepAlive.p99)} | ${f2(r.newConn.median)} / ${f2(r.newConn.p99)} | ${f1(r.burstMs)} | ${Number.isNaN(r.setupMs) ? '—' : f1(r.setupMs)} |`,
   );
   const goals = [
     ['bulk throughput (higher is better)', ratio(ours.bulkMiBs, gcm.bulkMiBs), ratio(ours.bulkMiBs, def.bulkMiBs), '≥ 0.9× same cipher', mark(ours.bulkMiBs >= 0.9 * gcm.bulkMiBs)],
@@ -540,8 +542,9 @@ export async function tunnelBenchSection(opts: TunnelBenchOptions = {}): Promise
     '',
     `Same rig sshd (${rig.opensshVersion}) on 127.0.0.1, same target (a node http server in its own process). ` +
       `Roamlab runs in this process through \`transport.agent\`, as the gateway uses it; OpenSSH is \`ssh -N -L\` ` +
-      'with the client talking to its local port. Times in ms, throughput in MiB/s (median of runs). The three ' +
-      'tunnels take turns within each measure, so load from other work on the machine falls on all of them alike.',
+      'with the client talking to its local port; "no tunnel" is the same client straight to the target, the floor ' +
+      'for every latency on this machine. Times in ms, throughput in MiB/s (median of runs). All four take turns ' +
+      'within each measure, so load from other work on the machine falls on all of them alike.',
     '',
     '| tunnel | cipher | bulk MiB/s | keep-alive median / p99 | new connection median / p99 | 50-conn burst | setup |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
