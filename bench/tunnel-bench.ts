@@ -497,20 +497,36 @@ const NOTES = `### What was tuned, and what limits the rest
   ACK rides on it (\`electron/core/transport/prompt-ack.ts\`).
 - **What is left in the p99s** is scheduling on a 2-CPU machine where the client, sshd and the
   target take turns on every request (HZ=250, no kernel preemption here): the slow requests are
-  ~4 ms gaps spread over all three processes, and most find the measuring process runnable but
-  waiting for a CPU (table above).
+  ~4 ms gaps spread over all three processes, many find the measuring process runnable but
+  waiting for a CPU, few span a GC pause in it (table above). The "no tunnel" row is the floor:
+  the same client straight to the target already has a keep-alive p99 of ~2.5 ms on this machine,
+  so the < 3 ms goal leaves the tunnel ~0.5 ms for two more hops through sshd. (Per new channel
+  the tunnel's objects often outlive a scavenge, so V8's young-generation pauses in this process
+  grow to 5–13 ms under back-to-back new connections; they fall on ~1 in 300 requests here.)
 - **Setup from process start** is what \`roamlab start\` pays before its first byte: the probe loads
   the shipped CLI bundle (\`dist/cli/roamlab.js\`, one esbuild file, \`scripts/bundle-cli.mjs\`) through
-  \`bin/roamlab.js\` with its V8 code cache, and opens the transport. Measured along the way (median
-  of 21 starts): the unbundled CLI 393 ms, the bundle without a code cache (a first start) 306 ms,
-  with the cache 218 ms. Of that, Node starts in ~40 ms, reading the bundle and its cache ~30 ms, the
-  bundle's top level ~70 ms (ssh2 with OpenSSL's start-up ~39, zod and our schemas ~19, the gateway's
-  http-proxy-3 and ws ~38, overlapping), the SSH connect ~48 ms of which ~35 ms is sshd's own work
-  (re-exec per connection, key exchange, auth: \`ssh -L\` pays it too), channel to first byte ~10 ms.
-  The session then loads the gateway (http-proxy-3, ws) only when it opens it, −20 ms at start in a
-  trial. Not done: starting the TCP connect while ssh2 loads (−9 ms in a trial). The probe runs without \`NODE_EXTRA_CA_CERTS\`, which this machine
-  sets: with it Node 20 builds its whole root store at every start (~80 ms) before any of our code
-  runs; Node 24 (Electron 41's) defers that to the first TLS connection.
+  \`bin/roamlab.js\` with its V8 code cache, and opens the transport. History (median of 21 starts):
+  the unbundled CLI 393 ms, the bundle 306 ms, with the code cache 218 ms (previous machine). On
+  this one, at the start of this round: 264 ms, of which Node's own start ~44 ms, loading the
+  2.1 MB bundle ~110 ms, the SSH connect ~60 ms, channel to first byte ~12 ms, and the harness's
+  spawn ~20 ms. What changed it:
+  - the bundle is minified (names kept) and ASCII only — one non-ASCII byte made V8 decode the
+    whole source to UTF-16 (~13 ms);
+  - the schemas use zod/mini instead of zod classic, which cannot be tree-shaken (its top level
+    cost ~19 ms, zod/mini's ~1 ms); bundle 2.08 → 0.89 MB;
+  - ssh2, https/tls, node-html-parser and the keychain's addon load on first use
+    (\`electron/core/lazy-modules.ts\`), not at start;
+  - the TCP connect goes out first, and ssh2 (~16 ms) loads and the key and known_hosts are read
+    while sshd forks and re-executes itself for the connection (~20 ms from accept to its
+    banner when idle, ~35 ms while this side loads on the other CPU); net.connect issues its
+    connect() a tick later, so the transport yields once before ssh2's load holds the thread;
+  - the key is parsed once, not again by ssh2.
+  Now, started from a shell: Node ~43 ms, bundle loaded ~85 ms, SSH ready ~165 ms, first byte
+  ~177 ms; the rest of the probe's number is the spawn from this (large) benchmark process. The
+  SSH part is sshd's own work (its banner, key exchange and auth, as \`ssh -L\` pays too). The probe
+  runs without \`NODE_EXTRA_CA_CERTS\`, which this machine sets: with it Node 20 builds its whole
+  root store at every start (~80 ms) before any of our code runs; Node 24 (Electron 41's) defers
+  that to the first TLS connection.
 `;
 
 const f1 = (x: number) => x.toFixed(1);
