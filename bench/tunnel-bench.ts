@@ -46,6 +46,8 @@ export interface ModeResult {
   setupMs: number;
   /** Roamlab only: openSshTransport() to first byte inside a running process. */
   connectMs?: number;
+  /** Roamlab only: a bare \`node\` started the same way to its first output, the floor under setupMs. */
+  bareNodeMs?: number;
 }
 
 function rigSsh(rig: RigSshd) {
@@ -265,6 +267,21 @@ async function roamlabSetupOnce(rig: RigSshd, targetPort: number, moduleFile: st
   }
 }
 
+/** A bare `node -e` started as the setup probe is, to its first output: what any Node program pays. */
+async function bareNodeOnce(env: NodeJS.ProcessEnv): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['-e', 'process.stdout.write("UP\\n")'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  try {
+    return await withDeadline(
+      new Promise<number>((resolve) => child.stdout!.once('data', () => resolve(performance.now() - t0))),
+      10_000,
+      'bare node start',
+    );
+  } finally {
+    await killChild(child);
+  }
+}
+
 // ---------------------------------------------------------------- the measurements
 
 interface Tunnel {
@@ -414,7 +431,9 @@ export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ r
     log('setup');
     const setups: number[][] = [[], [], []];
     const connects: number[] = [];
+    const bareNode: number[] = [];
     for (let r = 0; r < o.setupRuns; r++) {
+      bareNode.push(await bareNodeOnce(compiled.env));
       setups[0]!.push(await roamlabSetupOnce(rig, target.port, compiled.file, compiled.env));
       for (const [i, cipher] of [[1, GCM], [2, undefined]] as const) {
         const s = await startOpenSshTunnel(rig, target.port, cipher);
@@ -453,6 +472,7 @@ export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ r
     const ciphers = [GCM, GCM, defaultCipher, 'none'];
     for (let i = 0; i < 4; i++) results.push({ name: names[i]!, cipher: ciphers[i]!, ...m[i]!, setupMs: i < 3 ? median(setups[i]!) : NaN });
     results[0]!.connectMs = median(connects);
+    results[0]!.bareNodeMs = median(bareNode);
   } finally {
     for (const a of agents) a.destroy();
     await transport?.close();
@@ -551,6 +571,7 @@ export async function tunnelBenchSection(opts: TunnelBenchOptions = {}): Promise
     [`burst of ${opts.burstSize ?? 50} new connections`, ratio(ours.burstMs, gcm.burstMs), ratio(ours.burstMs, def.burstMs), '≤ 1.3×', mark(ours.burstMs <= 1.3 * gcm.burstMs)],
     ['setup, process start to first byte', `${f1(ours.setupMs)} ms (${ratio(ours.setupMs, gcm.setupMs)})`, ratio(ours.setupMs, def.setupMs), '< 200 ms', mark(ours.setupMs < 200)],
     ['connect in a running process, to first byte', `${f1(ours.connectMs ?? NaN)} ms`, '', '(information)', ''],
+    ['a bare `node -e` started the same way, to its first output', `${f1(ours.bareNodeMs ?? NaN)} ms`, '', '(information: the floor under setup)', ''],
   ].map((r) => `| ${r.join(' | ')} |`);
 
   return [
