@@ -342,7 +342,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
 
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
   // re-executes itself per connection), and this side reads the key and known_hosts and loads
-  // ssh2 (~15 ms in a fresh process) meanwhile.
+  // ssh2 (~16 ms in a fresh process) meanwhile.
   const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal);
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
   let privateKey: ParsedKey;
