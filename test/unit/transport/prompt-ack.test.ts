@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { promptAck } from '../../../electron/core/transport/prompt-ack';
+import { promptAck, type PromptAckOptions } from '../../../electron/core/transport/prompt-ack';
 
 /** Enough of a socket for promptAck: 'data' events, write(), destroyed. */
 class FakeSocket extends EventEmitter {
@@ -16,16 +16,18 @@ class FakeSocket extends EventEmitter {
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-function setup(minGapMs?: number) {
+function setup(opts: PromptAckOptions = {}) {
   const sock = new FakeSocket();
   const ignores: number[] = [];
   const ack = promptAck(sock as unknown as Socket, () => {
     ignores.push(performance.now());
     sock.write('IGNORE'); // what ssh2 does with the packet
     return true;
-  }, minGapMs === undefined ? {} : { minGapMs });
+  }, opts);
   return { sock, ack, ignores };
 }
+
+const big = Buffer.alloc(32 * 1024); // one SSH packet of a download
 
 afterEach(() => vi.useRealTimers());
 
@@ -58,16 +60,43 @@ describe('promptAck', () => {
     expect(ack.sent).toBe(1);
   });
 
-  it('sends at most one IGNORE per minGapMs, but still acknowledges the last read', async () => {
-    const { sock, ack, ignores } = setup(20);
+  it('during a download sends at most one IGNORE per minGapMs, but still acknowledges the last read', async () => {
+    const { sock, ack, ignores } = setup({ minGapMs: 20 });
     for (let i = 0; i < 10; i++) {
-      sock.emit('data', Buffer.from('chunk'));
+      sock.emit('data', big);
       await turn();
     }
     expect(ack.sent).toBe(1);
     await new Promise((r) => setTimeout(r, 40));
     expect(ack.sent).toBe(2);
     expect(ignores[1]! - ignores[0]!).toBeGreaterThanOrEqual(19);
+  });
+
+  it('acknowledges every small read at once, however close together', async () => {
+    // A channel's close, then the next channel's open confirmation: sshd holds the second behind
+    // the ACK of the first, so a throttled ACK would hold up the next request.
+    const { sock, ack } = setup({ minGapMs: 20 });
+    for (let i = 0; i < 5; i++) {
+      sock.emit('data', Buffer.from('channel close'));
+      await turn();
+      await turn();
+      expect(ack.sent).toBe(i + 1);
+    }
+  });
+
+  it('after a throttled download read and a write, acknowledges the next small read at once', async () => {
+    const { sock, ack } = setup({ minGapMs: 20 });
+    sock.emit('data', big);
+    await turn();
+    expect(ack.sent).toBe(1);
+    sock.emit('data', big); // within minGapMs: waits for the timer
+    await turn();
+    expect(ack.sent).toBe(1);
+    sock.write('window adjust'); // carries that ACK
+    sock.emit('data', Buffer.from('small')); // nothing written after it
+    await turn();
+    await turn();
+    expect(ack.sent).toBe(2);
   });
 
   it('stops: no more IGNOREs, write() restored', async () => {
