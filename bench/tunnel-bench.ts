@@ -608,9 +608,13 @@ const NOTES = `### What was tuned, and what limits the rest
   AES-GCM calls, ssh2's packet framing, the HTTP parse and the body copy, and allocates a buffer
   per packet that spans socket reads (GC is ~15 % of the profile); with OpenSSH the decryption
   runs in the \`ssh\` process, in parallel with the Node client. On a 2-CPU machine that also runs
-  sshd and the target, the ratio moves with other load (0.7–0.9× across runs on a shared box).
-  A raw ssh2 channel without HTTP moves ~350–400 MiB/s here, so the HTTP layer costs as much
-  as the SSH layer.
+  sshd and the target, the ratio moves with how much CPU the host leaves this machine: on
+  2026-12-05 it was 0.90–1.08× in eight runs while the no-tunnel row read 370–520 MiB/s, and
+  0.84–0.90× while the host was quicker (no tunnel 1150–2270 MiB/s), where a second CPU for
+  the decryption pays most. ssh2's AES-GCM call decrypts at ~2 GB/s in place, and is a third of
+  this thread's busy time; the IGNOREs that acknowledge reads (below) are not a cost here (a
+  download with none: same throughput within the noise). Moving the transport to a worker
+  thread would give it that second CPU; not done yet.
 - **Delayed ACKs against sshd's Nagle.** sshd keeps Nagle on for forwarding connections, so it
   holds a small packet (a channel-open confirmation, a response right behind a window adjust,
   the second chunk of a streamed response) until everything before it is ACKed — and our kernel
