@@ -17,9 +17,10 @@
  *
  * Small reads are acknowledged at once, every time: they are what Nagle holds the next packet
  * behind, and sshd sends at most one small packet per ACK, so they come no faster than we answer.
- * A read that brings more than `smallBytes` since our last write is a download, where the kernel
- * ACKs promptly anyway (every second full segment): there, at most one IGNORE per `minGapMs`, so
- * a bulk download costs a few hundred tiny packets a second at most, never one per read. (A time
+ * A read that brings more than `smallBytes` since our last write (our IGNOREs do not count) is a
+ * download, where the kernel ACKs promptly anyway (every second full segment): there, at most one
+ * IGNORE per `minGapMs`, so a download costs a few hundred tiny packets a second at most, never
+ * one per read — also over a WAN, where reads are a segment or two each. (A time
  * limit alone held back the ACK after a channel's close when the previous IGNORE was under 2 ms
  * old, and sshd held the next channel's open confirmation behind it: 1 in 12 back-to-back new
  * connections took 2.4 ms instead of 0.7.)
@@ -50,8 +51,9 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
   let writes = 0;
   /** `writes` when the newest bytes arrived: a write after that carried their ACK. */
   let writesAtRead = 0;
-  /** Bytes read since our last write. */
+  /** Bytes read since our last write other than an IGNORE. */
   let readSinceWrite = 0;
+  let sendingIgnore = false;
   let sent = 0;
   let lastSentAt = -Infinity;
   let pendingImmediate: NodeJS.Immediate | undefined;
@@ -61,7 +63,7 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
   const originalWrite = sock.write;
   sock.write = function (this: Socket, ...args: unknown[]) {
     writes++;
-    readSinceWrite = 0;
+    if (!sendingIgnore) readSinceWrite = 0;
     return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
   } as Socket['write'];
 
@@ -75,9 +77,14 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
       pendingTimer.unref();
       return;
     }
-    if (sendIgnore()) {
-      sent++;
-      lastSentAt = performance.now();
+    sendingIgnore = true;
+    try {
+      if (sendIgnore()) {
+        sent++;
+        lastSentAt = performance.now();
+      }
+    } finally {
+      sendingIgnore = false;
     }
   };
 

@@ -84,6 +84,19 @@ describe('promptAck', () => {
     }
   });
 
+  it('a download in small reads (a WAN link) is throttled too, once the small reads add up', async () => {
+    const { sock, ack } = setup({ minGapMs: 20, smallBytes: 4096 });
+    for (let i = 0; i < 10; i++) {
+      sock.emit('data', Buffer.alloc(1024)); // one segment
+      await turn();
+      await turn();
+    }
+    // 4 KiB since our last write of our own: acknowledged at once; after that, one per 20 ms.
+    expect(ack.sent).toBe(4);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(ack.sent).toBe(5);
+  });
+
   it('after a throttled download read and a write, acknowledges the next small read at once', async () => {
     const { sock, ack } = setup({ minGapMs: 20 });
     sock.emit('data', big);
