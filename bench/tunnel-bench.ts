@@ -29,6 +29,9 @@ export interface TunnelBenchOptions {
   log?: (line: string) => void;
 }
 
+/** The options with their defaults filled in. */
+type Plan = Required<Omit<TunnelBenchOptions, 'log'>>;
+
 export interface Latency {
   median: number;
   p99: number;
@@ -163,18 +166,13 @@ function sshArgs(rig: RigSshd, localPort: number, targetPort: number, cipher?: s
   ];
 }
 
-/** Spawn ssh -N -L and poll the local port until a request through it answers. */
-async function startOpenSshTunnel(
-  rig: RigSshd,
-  targetPort: number,
-  cipher?: string,
-): Promise<{ port: number; child: ChildProcess; setupMs: number }> {
+/** Spawn ssh -N -L and poll the local port until a request through it answers (its start is timed by openSshSetupOnce). */
+async function startOpenSshTunnel(rig: RigSshd, targetPort: number, cipher?: string): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const t0 = performance.now();
   const child = spawn('ssh', sshArgs(rig, port, targetPort, cipher), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = t0 + 10_000;
+  const deadline = performance.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ssh exited: ${stderr}`);
     const agent = new http.Agent({ keepAlive: false });
@@ -183,7 +181,7 @@ async function startOpenSshTunnel(
       () => false,
     );
     agent.destroy();
-    if (ok) return { port, child, setupMs: performance.now() - t0 };
+    if (ok) return { port, child };
     if (performance.now() > deadline) {
       await killChild(child);
       throw new Error(`ssh tunnel did not come up: ${stderr}`);
@@ -463,7 +461,7 @@ async function burstOnce(t: Tunnel, size: number): Promise<number> {
  * Modes take turns within every measure (A B C A B C ...), so a noisy neighbour on a shared
  * machine slows all of them alike instead of whichever happened to run at that moment.
  */
-async function measureInterleaved(tunnels: Tunnel[], o: Required<Omit<TunnelBenchOptions, 'log'>>, log: (l: string) => void) {
+async function measureInterleaved(tunnels: Tunnel[], o: Plan, log: (l: string) => void) {
   const n = tunnels.length;
   const bulk: number[][] = tunnels.map(() => []);
   const ka: Sample[][] = tunnels.map(() => []);
@@ -471,7 +469,14 @@ async function measureInterleaved(tunnels: Tunnel[], o: Required<Omit<TunnelBenc
   const burst: number[][] = tunnels.map(() => []);
   const coldKa: Sample[][] = tunnels.map(() => []);
   const coldNc: Sample[][] = tunnels.map(() => []);
+  /** Sequential requests, each part `count` per tunnel, in 5 turns (A B C A B C …). */
   const slices = 5;
+  const inTurns = async (...parts: [count: number, newConnection: boolean, into: Sample[][]][]) => {
+    for (let r = 0; r < slices; r++)
+      for (let i = 0; i < n; i++)
+        for (const [count, newConnection, into] of parts)
+          into[i]!.push(...(await sequentialSamples(tunnels[i]!, Math.ceil(count / slices), newConnection, 10_000)));
+  };
   for (const t of tunnels) {
     await fetchDrain(t.port, `/big/${16 * 1024 * 1024}`, t.agent); // windows, TCP slow start
     await burstOnce(t, o.burstSize);
@@ -481,19 +486,13 @@ async function measureInterleaved(tunnels: Tunnel[], o: Required<Omit<TunnelBenc
   // target (a fresh process here: ~85 optimised compiles, ~290 ms of compiler time, in the 3000
   // keep-alive requests after the first 300; ~12 after the first 10 000).
   log('warm-up');
-  for (let r = 0; r < slices; r++)
-    for (let i = 0; i < n; i++) {
-      coldKa[i]!.push(...(await sequentialSamples(tunnels[i]!, Math.ceil(o.warmUpKeepAlive / slices), false, 10_000)));
-      coldNc[i]!.push(...(await sequentialSamples(tunnels[i]!, Math.ceil(o.warmUpNewConn / slices), true, 10_000)));
-    }
+  await inTurns([o.warmUpKeepAlive, false, coldKa], [o.warmUpNewConn, true, coldNc]);
   log('bulk');
   for (let r = 0; r < o.bulkRuns; r++) for (let i = 0; i < n; i++) bulk[i]!.push(await bulkOnce(tunnels[i]!, o.bulkBytes));
   log('keep-alive');
-  for (let r = 0; r < slices; r++)
-    for (let i = 0; i < n; i++) ka[i]!.push(...(await sequentialSamples(tunnels[i]!, Math.ceil(o.keepAliveRequests / slices), false, 10_000)));
+  await inTurns([o.keepAliveRequests, false, ka]);
   log('new connection');
-  for (let r = 0; r < slices; r++)
-    for (let i = 0; i < n; i++) nc[i]!.push(...(await sequentialSamples(tunnels[i]!, Math.ceil(o.newConnRequests / slices), true, 10_000)));
+  await inTurns([o.newConnRequests, true, nc]);
   log('burst');
   for (let r = 0; r < o.burstRuns; r++) for (let i = 0; i < n; i++) burst[i]!.push(await burstOnce(tunnels[i]!, o.burstSize));
   return tunnels.map((_, i) => ({
@@ -508,8 +507,8 @@ async function measureInterleaved(tunnels: Tunnel[], o: Required<Omit<TunnelBenc
 
 // ---------------------------------------------------------------- the section
 
-export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ results: ModeResult[]; rig: { opensshVersion: string }; o: Required<Omit<TunnelBenchOptions, 'log'>> }> {
-  const o = {
+export async function runTunnelBench(opts: TunnelBenchOptions = {}): Promise<{ results: ModeResult[]; rig: { opensshVersion: string }; o: Plan }> {
+  const o: Plan = {
     bulkBytes: opts.bulkBytes ?? 256 * 1024 * 1024,
     bulkRuns: opts.bulkRuns ?? 5,
     keepAliveRequests: opts.keepAliveRequests ?? 2000,

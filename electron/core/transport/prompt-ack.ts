@@ -53,7 +53,6 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
   let writesAtRead = 0;
   /** Bytes read since our last write other than an IGNORE. */
   let readSinceWrite = 0;
-  let sendingIgnore = false;
   let sent = 0;
   let lastSentAt = -Infinity;
   let pendingImmediate: NodeJS.Immediate | undefined;
@@ -63,7 +62,7 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
   const originalWrite = sock.write;
   sock.write = function (this: Socket, ...args: unknown[]) {
     writes++;
-    if (!sendingIgnore) readSinceWrite = 0;
+    readSinceWrite = 0;
     return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
   } as Socket['write'];
 
@@ -77,15 +76,12 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
       pendingTimer.unref();
       return;
     }
-    sendingIgnore = true;
-    try {
-      if (sendIgnore()) {
-        sent++;
-        lastSentAt = performance.now();
-      }
-    } finally {
-      sendingIgnore = false;
+    const read = readSinceWrite; // our IGNORE is written through sock.write, but does not end a download
+    if (sendIgnore()) {
+      sent++;
+      lastSentAt = performance.now();
     }
+    readSinceWrite = read;
   };
 
   const onData = (chunk: Buffer) => {
