@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LocalGateway, ENTRY_PATH } from '../../electron/core/gateway/gateway';
 import type { HubTransport } from '../../electron/core/transport/transport';
@@ -15,6 +15,11 @@ const seen: http.IncomingHttpHeaders[] = [];
 /** Every upstream WebSocket connection, in order. */
 const upstreamWs: { ws: WebSocket; url: string }[] = [];
 let restartRefusals = 0;
+/** While true, the hub is away (a long restart): every WebSocket handshake gets the proxy's 503. */
+let hubAway = false;
+let awayRefusals = 0;
+/** The relay's pauses between dials, short so that its patience (4 dials) runs out in ~250 ms. */
+const WS_RETRY_MS = [50, 100, 100];
 let gateway: LocalGateway;
 
 function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -61,6 +66,10 @@ beforeAll(async () => {
     handleProtocols: (offered) => (offered.has('v1.kernel.websocket.jupyter.org') ? 'v1.kernel.websocket.jupyter.org' : false),
     verifyClient: (info, cb) => {
       const url = info.req.url ?? '';
+      if (hubAway) {
+        awayRefusals++;
+        return cb(false, 503);
+      }
       if (url.includes('/gone/') && upstreamWs.some((u) => u.url.includes('/gone/'))) return cb(false, 404);
       // A hub restarting: its proxy has no route yet and the hub redirects, twice, then it is back.
       if (url.includes('/restarting/') && upstreamWs.some((u) => u.url.includes('/restarting/')) && restartRefusals < 2) {
@@ -85,8 +94,13 @@ beforeAll(async () => {
     describe: 'direct',
     close: async () => {},
   };
-  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', waitForLinkMs: 400, facilityName: 'Test <Facility>' });
+  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', waitForLinkMs: 400, facilityName: 'Test <Facility>', wsRetryMs: WS_RETRY_MS });
   await gateway.listen();
+});
+
+afterEach(() => {
+  hubAway = false;
+  gateway.setReconnecting(false);
 });
 
 afterAll(async () => {
@@ -286,6 +300,53 @@ describe('local gateway while the link is down', () => {
     expect(upstreamWs.at(-1)).not.toBe(first);
     expect(pageClosed).toBe(false);
     ws.close();
+  });
+
+  it('closes the page\'s socket (1011) when the hub stays away for longer than the relay\'s patience and the session has not noticed', async () => {
+    const ws = await pageSocket('/jhub/user/a/api/kernels/k5/channels');
+    const closed = once(ws, 'close');
+    hubAway = true;
+    awayRefusals = 0;
+    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    const [code] = await closed;
+    expect(code).toBe(1011);
+    expect(awayRefusals).toBe(WS_RETRY_MS.length + 1);
+  });
+
+  it('holds the page\'s sockets for as long as the session reconnects to a hub that is away, and resumes them at once when it is back', async () => {
+    const path = '/jhub/user/a/api/kernels/k6/channels?session_id=long';
+    const ws = await pageSocket(path, ['v1.kernel.websocket.jupyter.org']);
+    let pageClosed = false;
+    ws.on('close', () => (pageClosed = true));
+    // The facility restarts its hub: the kernel socket drops, and the session finds the hub gone.
+    hubAway = true;
+    awayRefusals = 0;
+    gateway.setReconnecting(true);
+    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    // A socket the page opens meanwhile (another notebook) is held too, not refused.
+    const cookie = await enter();
+    const other = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k7/channels`, ['v1.kernel.websocket.jupyter.org'], {
+      headers: { cookie },
+      origin: `http://127.0.0.1:${gateway.port}`,
+    });
+    await once(other, 'open');
+    expect(other.protocol).toBe('v1.kernel.websocket.jupyter.org');
+    await new Promise((r) => setTimeout(r, 1000));
+    // Far more refused dials than the relay's own patience, and the page was never told.
+    expect(awayRefusals).toBeGreaterThan(2 * (WS_RETRY_MS.length + 1));
+    expect(pageClosed).toBe(false);
+    expect(gateway.webSockets.held).toBe(2);
+    ws.send('typed during the restart');
+    other.send('and in the other notebook');
+    const echoes = [nextMessage(ws), nextMessage(other)];
+    hubAway = false;
+    gateway.setReconnecting(false);
+    expect(await Promise.all(echoes)).toEqual(['echo:typed during the restart', 'echo:and in the other notebook']);
+    expect(upstreamWs.at(-2)!.url).toBe(path);
+    expect(gateway.webSockets.held).toBe(0);
+    expect(pageClosed).toBe(false);
+    ws.close();
+    other.close();
   });
 
   it('passes on a close the hub meant (kernel shut down)', async () => {

@@ -55,9 +55,10 @@ export interface RigHub {
    * start again on the same ports with the same database, cookie secret and tokens, and this
    * resolves once GET hub/api answers again. The new hub finds the running servers in its
    * database and routes them through the new proxy. Resolves with how long the hub's URL was
-   * unanswered, in ms.
+   * unanswered, in ms. `downForMs`: how long the hub and proxy stay stopped before they start
+   * again (a slow restart; default 0).
    */
-  restart(): Promise<number>;
+  restart(opts?: { downForMs?: number }): Promise<number>;
 }
 
 export interface StartHubOptions {
@@ -469,7 +470,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
     throw err;
   }
 
-  const restart = async (): Promise<number> => {
+  const restart = async (restartOpts?: { downForMs?: number }): Promise<number> => {
     if (stopped) throw new Error('restart: the hub was stopped');
     const down = Date.now();
     // 1. The hub, without its cleanup: its servers (own sessions) keep running.
@@ -488,6 +489,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
       }
     }
     // 3. Both again, same ports, same state.
+    if (restartOpts?.downForMs) await new Promise((r) => setTimeout(r, restartOpts.downForMs));
     child = launch();
     if (child.pid === undefined) throw new Error(`restart: could not spawn the hub (see ${logFile})`);
     handle.pgid = child.pid;

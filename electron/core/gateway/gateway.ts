@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createProxyServer } from 'http-proxy-3';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
-import { dialAndOpen, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
+import { dialAndOpen, isTransient, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import {
   cookieName,
   gatewayOrigin,
@@ -32,6 +32,8 @@ export interface GatewayOptions {
   waitForLinkMs?: number;
   /** Named in the "reconnecting" page, e.g. "DESY NAF". */
   facilityName?: string;
+  /** Pauses between a held WebSocket's dials while the link is up (ms; see ws-relay.ts). */
+  wsRetryMs?: readonly number[];
   /** The hub refused a request that carried the token (401/403): the token may be revoked. */
   onAuthRejected?: () => void;
   log?: (line: string) => void;
@@ -74,6 +76,7 @@ export class LocalGateway {
   private readonly transport: HubTransport;
   private boundPort = 0;
   private linkIsUp = true;
+  private sessionReconnecting = false;
   private linkWaiters = new Set<() => void>();
   private closing = false;
 
@@ -145,6 +148,18 @@ export class LocalGateway {
     this.linkWaiters.clear();
     for (const w of waiters) w();
     for (const r of this.relays) r.linkUp();
+  }
+
+  /**
+   * The session is reconnecting (on) or back (off). The link may still be up — a hub that stopped
+   * answering over a working SSH connection, e.g. while the facility restarts it — so requests
+   * keep going through; but the page's WebSockets are held for as long as the session tries, not
+   * given up after the relay's own ~24 s, and dial again at once when it is back.
+   */
+  setReconnecting(on: boolean): void {
+    if (on === this.sessionReconnecting) return;
+    this.sessionReconnecting = on;
+    if (!on && this.linkIsUp) for (const r of this.relays) r.linkUp();
   }
 
   /** WebSockets relayed now, and how many of them wait for the link (for status and tests). */
@@ -285,6 +300,11 @@ export class LocalGateway {
       socket.destroy();
       return;
     }
+    if (!first.ok && this.sessionReconnecting && isTransient(first)) {
+      // The hub is away while the session reconnects to it: hold this socket like the others.
+      if (this.closing || socket.destroyed) return;
+      return accept(undefined, offeredProtocols(req)[0]);
+    }
     if (!first.ok) {
       this.options.log?.(`gateway: websocket to the hub failed: ${first.message}`);
       if (first.status === 401 || first.status === 403) this.options.onAuthRejected?.();
@@ -315,6 +335,8 @@ export class LocalGateway {
       agent: () => this.transport.agent,
       spec,
       linkUp: () => this.linkIsUp && !this.closing,
+      reconnecting: () => this.sessionReconnecting,
+      retryMs: this.options.wsRetryMs,
       log: this.options.log,
     };
   }

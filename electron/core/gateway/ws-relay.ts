@@ -28,6 +28,14 @@ export interface RelayEnv {
   spec: () => UpstreamSpec;
   /** Whether the gateway believes the link is up. */
   linkUp: () => boolean;
+  /**
+   * Whether the session is reconnecting (it found the link or the hub gone and keeps trying).
+   * Meanwhile a dial that fails the way a restarting hub fails is not counted against the page:
+   * it stays held for as long as the session tries, and is dialled again when the session is back.
+   */
+  reconnecting: () => boolean;
+  /** Pauses between dials while the link is up but the hub does not take the socket (ms). */
+  retryMs?: readonly number[];
   log?: (line: string) => void;
 }
 
@@ -36,9 +44,7 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Upstream buffer at which the page's socket is paused (and the reverse). */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** Retry delays while the link looks up but the dial fails (e.g. the hub's proxy restarting). */
-const RETRY_MS = [250, 500, 1000, 2000, 4000, 8000];
-/** Give up resuming after this many failed dials with the link up. */
-const MAX_DIALS_WHILE_UP = RETRY_MS.length + 1;
+export const RETRY_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000];
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 const MAX_PAYLOAD = 512 * 1024 * 1024;
 
@@ -85,13 +91,23 @@ export function dialAndOpen(env: RelayEnv): Promise<DialResult> {
   });
 }
 
+/** A failed dial that a restarting hub or proxy would give (as opposed to the hub refusing). */
+export function isTransient(r: { status?: number; message: string }): boolean {
+  const s = r.status;
+  const restarting = s === undefined || (s >= 300 && s < 400) || s === 424 || s === 429 || s >= 500;
+  return restarting && !/subprotocol/i.test(r.message);
+}
+
 export class WsRelay {
   private upstream: WebSocket | undefined;
   private queue: { data: RawData; binary: boolean }[] = [];
   private queuedBytes = 0;
   private closed = false;
   private dialing = false;
+  /** Failed dials that count towards giving up (see redial). */
   private failedDials = 0;
+  /** Failed dials since the upstream was lost, counted or not: they pace the next dial. */
+  private dialsInRow = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Times the upstream was replaced after a drop (for tests and logs). */
   resumed = 0;
@@ -115,12 +131,13 @@ export class WsRelay {
     return !this.closed && !this.upstream;
   }
 
-  /** The gateway's link came back: dial now rather than at the next retry. */
+  /** The gateway's link (or the session) is back: dial now rather than at the next retry. */
   linkUp(): void {
     if (!this.suspended || this.dialing) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.failedDials = 0;
+    this.dialsInRow = 0;
     void this.redial();
   }
 
@@ -194,12 +211,14 @@ export class WsRelay {
     }
     this.env.log?.('gateway: a websocket lost its upstream; holding the page side until the link is back');
     this.failedDials = 0;
+    this.dialsInRow = 0;
     if (this.env.linkUp()) this.scheduleRetry(0);
   }
 
   private scheduleRetry(index: number): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    const delay = RETRY_MS[Math.min(index, RETRY_MS.length - 1)]!;
+    const delays = this.env.retryMs ?? RETRY_MS;
+    const delay = delays[Math.min(index, delays.length - 1)]!;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.env.linkUp()) void this.redial();
@@ -228,25 +247,30 @@ export class WsRelay {
     if (r.ok) {
       this.resumed++;
       this.failedDials = 0;
+      this.dialsInRow = 0;
       this.env.log?.('gateway: websocket resumed');
       this.attach(r.ws);
       return;
     }
-    this.failedDials++;
     // The hub answered and refused (404: the kernel is gone; 401/403): the page must hear it from
     // the hub itself, so close its socket and let JupyterLab reconnect — now, while the link is up.
-    // What a hub says while it restarts is not a refusal: the proxy's 502/503, and the hub's own
-    // redirects (3xx), 424 and 500 "redirect loop" while it puts its routes back for the servers
-    // that kept running. Those are dialled again, a few times over ~16 s, before the page is told.
-    const transient = r.status === undefined || (r.status >= 300 && r.status < 400) || r.status === 424 || r.status === 429 || r.status >= 500;
-    const refused = !transient || /subprotocol/i.test(r.message);
-    if (refused || this.failedDials >= MAX_DIALS_WHILE_UP) {
+    // What a hub says while it restarts is not a refusal: nothing listening, the proxy's 502/503,
+    // and the hub's own redirects (3xx), 424 and 500 "redirect loop" while it puts its routes back
+    // for the servers that kept running. Those are dialled again, a few times over ~24 s, before
+    // the page is told; and without counting while the session is reconnecting, because the hub
+    // stopped answering it too (a facility's hub restart can take minutes). Told too early,
+    // JupyterLab retries on its own for about two minutes, then shows the kernel as dead.
+    const refused = !isTransient(r);
+    this.dialsInRow++;
+    if (refused || !this.env.reconnecting()) this.failedDials++;
+    const patience = (this.env.retryMs ?? RETRY_MS).length + 1;
+    if (refused || this.failedDials >= patience) {
       this.env.log?.(`gateway: websocket could not be resumed (${r.message}); the page will reconnect itself`);
       if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: upstream gone');
       this.finish();
       return;
     }
-    if (this.env.linkUp()) this.scheduleRetry(this.failedDials);
+    if (this.env.linkUp()) this.scheduleRetry(this.dialsInRow);
   }
 
   private whenDrained(ws: WebSocket, then: () => void): void {

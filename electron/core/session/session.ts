@@ -423,6 +423,7 @@ export class Session extends EventEmitter<SessionEvents> {
     // The hub alone not answering, over a link that is up, does not stop the Lab page: the
     // servers answer through the proxy without the hub. Only a lost link holds requests.
     if (cause !== 'hub-unreachable' || this.transport?.isLost || !this.transport?.onLost) this.gateway?.setLinkDown();
+    this.gateway?.setReconnecting(true);
     this.monitor?.setReconnecting(true);
     this.go({ name: 'degraded', reason: reconnectingReason({ lossReason: this.downReason, downForMs: 0, trying: true }), cause, since: this.downSince });
     this.reconnectNow();
@@ -465,6 +466,7 @@ export class Session extends EventEmitter<SessionEvents> {
       const downFor = Date.now() - this.downSince;
       this.reconnects++;
       this.gateway?.setLinkUp();
+      this.gateway?.setReconnecting(false);
       this.monitor?.setReconnecting(false);
       const l = this.landing!;
       this.go({ name: 'ready', reason: backReason(downFor), url: l.url, port: l.port, downForMs: downFor });
