@@ -302,7 +302,6 @@ export class LocalGateway {
     }
     if (!first.ok && this.sessionReconnecting && isTransient(first)) {
       // The hub is away while the session reconnects to it: hold this socket like the others.
-      if (this.closing || socket.destroyed) return;
       return accept(undefined, offeredProtocols(req)[0]);
     }
     if (!first.ok) {

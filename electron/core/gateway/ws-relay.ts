@@ -44,7 +44,7 @@ const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Upstream buffer at which the page's socket is paused (and the reverse). */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** Retry delays while the link looks up but the dial fails (e.g. the hub's proxy restarting). */
-export const RETRY_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000];
+const RETRY_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000];
 const HANDSHAKE_TIMEOUT_MS = 15_000;
 const MAX_PAYLOAD = 512 * 1024 * 1024;
 
@@ -109,6 +109,7 @@ export class WsRelay {
   /** Failed dials since the upstream was lost, counted or not: they pace the next dial. */
   private dialsInRow = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly delays: readonly number[];
   /** Times the upstream was replaced after a drop (for tests and logs). */
   resumed = 0;
 
@@ -119,6 +120,7 @@ export class WsRelay {
     private readonly env: RelayEnv,
     private readonly onDone: (r: WsRelay) => void,
   ) {
+    this.delays = env.retryMs ?? RETRY_MS;
     page.on('message', (data, isBinary) => this.fromPage(data, isBinary));
     page.on('close', () => this.finish());
     page.on('error', () => this.finish());
@@ -136,8 +138,7 @@ export class WsRelay {
     if (!this.suspended || this.dialing) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.failedDials = 0;
-    this.dialsInRow = 0;
+    this.resetDials();
     void this.redial();
   }
 
@@ -210,15 +211,18 @@ export class WsRelay {
       return;
     }
     this.env.log?.('gateway: a websocket lost its upstream; holding the page side until the link is back');
+    this.resetDials();
+    if (this.env.linkUp()) this.scheduleRetry(0);
+  }
+
+  private resetDials(): void {
     this.failedDials = 0;
     this.dialsInRow = 0;
-    if (this.env.linkUp()) this.scheduleRetry(0);
   }
 
   private scheduleRetry(index: number): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    const delays = this.env.retryMs ?? RETRY_MS;
-    const delay = delays[Math.min(index, delays.length - 1)]!;
+    const delay = this.delays[Math.min(index, this.delays.length - 1)]!;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.env.linkUp()) void this.redial();
@@ -246,8 +250,7 @@ export class WsRelay {
     }
     if (r.ok) {
       this.resumed++;
-      this.failedDials = 0;
-      this.dialsInRow = 0;
+      this.resetDials();
       this.env.log?.('gateway: websocket resumed');
       this.attach(r.ws);
       return;
@@ -263,8 +266,7 @@ export class WsRelay {
     const refused = !isTransient(r);
     this.dialsInRow++;
     if (refused || !this.env.reconnecting()) this.failedDials++;
-    const patience = (this.env.retryMs ?? RETRY_MS).length + 1;
-    if (refused || this.failedDials >= patience) {
+    if (refused || this.failedDials > this.delays.length) {
       this.env.log?.(`gateway: websocket could not be resumed (${r.message}); the page will reconnect itself`);
       if (this.page.readyState === WebSocket.OPEN) this.page.close(1011, 'Roamlab: upstream gone');
       this.finish();
