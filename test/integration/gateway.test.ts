@@ -43,6 +43,18 @@ beforeAll(async () => {
       res.end();
       return;
     }
+    // The hub's proxy right after a hub restart, before the server's route is back: a bare 404.
+    if (req.url?.startsWith('/jhub/user/a/api/contents?noroute')) {
+      res.writeHead(404);
+      res.end('Not Found');
+      return;
+    }
+    // The server's own 404 for a missing file (jupyter_server: JSON, from Tornado).
+    if (req.url?.startsWith('/jhub/user/a/api/contents/missing.ipynb')) {
+      res.writeHead(404, { 'content-type': 'application/json', server: 'TornadoServer/6.4.2' });
+      res.end(JSON.stringify({ message: 'No such file or directory: missing.ipynb', reason: null }));
+      return;
+    }
     if (req.url === '/jhub/big') {
       // 8 MiB in chunks: the gateway must stream it, not buffer.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -169,6 +181,19 @@ describe('local gateway', () => {
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe(`http://127.0.0.1:${gateway.port}/jhub/user/a/lab`);
     expect(res.headers['set-cookie']).toEqual(['_xsrf=abc; Path=/']);
+  });
+
+  it('answers a server API call the hub\'s proxy has no route for (a hub restarting) with 504 "reconnecting", not the proxy\'s 404', async () => {
+    const cookie = await enter();
+    const headers = { host: `127.0.0.1:${gateway.port}`, cookie, accept: 'application/json' };
+    const noRoute = await request(gateway.port, '/jhub/user/a/api/contents?noroute&content=1', headers);
+    expect(noRoute.status).toBe(504);
+    expect(noRoute.headers['retry-after']).toBe('2');
+    expect(JSON.parse(noRoute.body)).toMatchObject({ reason: 'reconnecting' });
+    // The server's own 404 (a file that is not there) passes unchanged.
+    const missing = await request(gateway.port, '/jhub/user/a/api/contents/missing.ipynb', headers);
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({ message: expect.stringContaining('missing.ipynb') });
   });
 
   it('streams large bodies', async () => {

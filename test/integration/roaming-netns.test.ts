@@ -128,7 +128,20 @@ async function explained<T>(what: Promise<T>): Promise<T> {
     }
     const lab = await page.locator('.jp-Dialog, #jp-main-statusbar').allInnerTexts().catch((err: Error) => [err.message]);
     await screenshot(page, 'roaming-netns-failure').catch(() => undefined);
-    (e as Error).message += `\n--- roamlab log, last 40 lines:\n${log}\n--- Lab dialogs and status bar: ${JSON.stringify(lab)}`;
+    // The single-user server's side of the kernel's WebSockets (connects, restores, replays, errors).
+    let server: string;
+    try {
+      server = readFileSync(hub.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => /ServerApp\]/.test(l) && !/\] 200 (GET|PATCH|PUT)/.test(l))
+        .slice(-40)
+        .join('\n');
+    } catch (err) {
+      server = String(err);
+    }
+    (e as Error).message +=
+      `\n--- roamlab log, last 40 lines:\n${log}\n--- Lab dialogs and status bar: ${JSON.stringify(lab)}` +
+      `\n--- single-user server log (not 200s), last 40 lines:\n${server}`;
     throw e;
   }
 }

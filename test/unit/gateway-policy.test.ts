@@ -5,6 +5,7 @@ import {
   readCookie,
   rewriteLocation,
   rewriteSetCookie,
+  proxyHasNoRoute,
   stripCookie,
 } from '../../electron/core/gateway/policy';
 
@@ -60,5 +61,21 @@ describe('gateway policy', () => {
     );
     expect(rewriteLocation('/jhub/hub/login', 'https://hub.example.org', PORT)).toBe('/jhub/hub/login');
     expect(rewriteLocation('https://sso.example.org/login', 'https://hub.example.org', PORT)).toBe('https://sso.example.org/login');
+  });
+
+  it('tells the proxy\'s "no route" 404 for a server API call from the server\'s own 404', () => {
+    const api = '/jhub/user/alice/api/contents?content=1&123';
+    // configurable-http-proxy with no route: bare "Not Found", or the hub's HTML error page.
+    expect(proxyHasNoRoute(404, {}, api)).toBe(true);
+    expect(proxyHasNoRoute(404, { 'content-type': 'text/html' }, api)).toBe(true);
+    expect(proxyHasNoRoute(404, { 'content-type': 'text/html' }, '/user/alice/gpu/api/kernels')).toBe(true); // a named server
+    // The server's own: a missing file (JSON), an unknown page (Tornado's HTML 404).
+    expect(proxyHasNoRoute(404, { 'content-type': 'application/json', server: 'TornadoServer/6.4.2' }, api)).toBe(false);
+    expect(proxyHasNoRoute(404, { 'content-type': 'text/html', server: 'TornadoServer/6.4.2' }, api)).toBe(false);
+    // Not a 404, not an API call of a server, or no URL.
+    expect(proxyHasNoRoute(503, {}, api)).toBe(false);
+    expect(proxyHasNoRoute(404, {}, '/jhub/user/alice/lab/tree/x.ipynb')).toBe(false);
+    expect(proxyHasNoRoute(404, {}, '/jhub/hub/api/users/alice')).toBe(false);
+    expect(proxyHasNoRoute(404, {}, undefined)).toBe(false);
   });
 });

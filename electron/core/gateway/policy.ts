@@ -95,3 +95,18 @@ export function rewriteLocation(location: string, hubOrigin: string, port: numbe
   }
   return location;
 }
+
+/**
+ * A 404 for a single-user server's REST API (`…/user/NAME[/SERVER]/api/…`) that the server did not
+ * send: the hub's proxy has no route for it yet. configurable-http-proxy answers so in the second
+ * or so after a hub restart, before the hub puts the routes of the servers that kept running back
+ * (its bare "Not Found", or the hub's HTML error page). Passed on, JupyterLab's file browser reads
+ * it as "Directory not found" and says so in a dialog. The server's own API 404s are JSON and come
+ * from Tornado (its `Server` header); anything else is the proxy in front of it.
+ */
+export function proxyHasNoRoute(status: number | undefined, headers: { 'content-type'?: string; server?: string }, url: string | undefined): boolean {
+  if (status !== 404 || !url) return false;
+  const path = url.split('?')[0]!;
+  if (!/\/user\/[^/]+\/(?:[^/]+\/)?api\//.test(path)) return false;
+  return !/\bjson\b/i.test(headers['content-type'] ?? '') && !/tornado/i.test(headers.server ?? '');
+}
