@@ -139,8 +139,12 @@ async function explained<T>(what: Promise<T>): Promise<T> {
     } catch (err) {
       server = String(err);
     }
+    // The kernel as the server sees it (connections, state) and the notebook's prompts ("[*]:" sent, "[ ]:" not).
+    const kernels = await gatewayGet(`/jhub/user/${USER}/api/kernels`).then((r) => `${r.status} ${r.body}`, (err: Error) => err.message);
+    const prompts = await page.locator('.jp-NotebookPanel .jp-Notebook-cell .jp-InputPrompt').allInnerTexts().catch((err: Error) => [err.message]);
     (e as Error).message +=
       `\n--- roamlab log, last 40 lines:\n${log}\n--- Lab dialogs and status bar: ${JSON.stringify(lab)}` +
+      `\n--- kernels: ${kernels}\n--- prompts: ${JSON.stringify(prompts)}` +
       `\n--- single-user server log (not 200s), last 40 lines:\n${server}`;
     throw e;
   }
