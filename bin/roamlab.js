@@ -30,7 +30,8 @@ function cacheDir(env) {
 }
 
 /**
- * Load the bundle (as Node loads a CommonJS file) and return its exports: { main, openSshTransport }.
+ * Load the bundle (as Node loads a CommonJS file) and return its exports: { main, openSshTransport, loadGateway }
+ * (the last two for the tunnel benchmark, which starts them as `roamlab start` does).
  *
  * V8 checks a code cache against its own version and flags and the source's length, not its
  * content, so the cache file names the bundle it was made from: path, size, mtime, ctime (any

@@ -15,8 +15,9 @@
  *     the package path ("ssh2/lib/.../sshcrypto.node") so it resolves from dist/cli/ as well;
  *   - optional peers a dependency requires inside try/catch (ws: bufferutil, utf-8-validate).
  *
- * The bundle also exports openSshTransport, so the tunnel benchmark's setup probe can measure
- * the file that ships rather than dist/electron.
+ * The bundle also exports openSshTransport and loadGateway, so the tunnel benchmark runs the
+ * transport and the gateway from the file that ships, in a process of their own, as `roamlab start`
+ * does, rather than from dist/electron.
  *
  * Usage: node scripts/bundle-cli.mjs [--outfile FILE]   (npm run build:cli; part of npm run build)
  * (the tunnel benchmark bundles into a temp folder with --outfile when dist/cli is older than the
@@ -50,6 +51,9 @@ export async function bundleCli(outfile = CLI_BUNDLE) {
       contents: [
         "export { main } from './electron/cli/main';",
         "export { openSshTransport } from './electron/core/transport/ssh-transport';",
+        // A loader, not the class: the gateway's proxy pulls in https and tls, which the CLI loads
+        // only when a session opens its gateway (session.ts imports it dynamically too).
+        "export const loadGateway = () => import('./electron/core/gateway/gateway');",
       ].join('\n'),
       resolveDir: REPO,
       sourcefile: 'roamlab-cli-entry.ts',
