@@ -55,6 +55,22 @@ beforeAll(async () => {
       res.end(JSON.stringify({ message: 'No such file or directory: missing.ipynb', reason: null }));
       return;
     }
+    // A request body, counted as it arrives, and the headers it came with.
+    if (req.url === '/jhub/echo-body') {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => {
+        res.writeHead(201, 'Made', { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ bytes: n, headers: req.headers }));
+      });
+      return;
+    }
+    // A hub that breaks off in the middle of a body.
+    if (req.url === '/jhub/cut') {
+      res.writeHead(200, { 'content-length': String(1024 * 1024) });
+      res.write(Buffer.alloc(64 * 1024, 1), () => res.destroy());
+      return;
+    }
     if (req.url === '/jhub/big') {
       // 8 MiB in chunks: the gateway must stream it, not buffer.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
@@ -194,6 +210,54 @@ describe('local gateway', () => {
     const missing = await request(gateway.port, '/jhub/user/a/api/contents/missing.ipynb', headers);
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toMatchObject({ message: expect.stringContaining('missing.ipynb') });
+  });
+
+  it('passes a request body and the hub\'s status on, and drops hop-by-hop headers both ways', async () => {
+    const cookie = await enter();
+    const body = Buffer.alloc(3 * 1024 * 1024, 9);
+    const res = await new Promise<{ status: number; message: string; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: gateway.port,
+          path: '/jhub/echo-body',
+          method: 'PUT',
+          agent: false,
+          headers: { host: `127.0.0.1:${gateway.port}`, cookie, connection: 'keep-alive, x-only-this-hop', 'x-only-this-hop': '1', 'x-kept': 'yes', 'content-length': String(body.length) },
+        },
+        (r) => {
+          let text = '';
+          r.setEncoding('utf8');
+          r.on('data', (c) => (text += c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, message: r.statusMessage ?? '', headers: r.headers, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(res.status).toBe(201);
+    expect(res.message).toBe('Made');
+    const echoed = JSON.parse(res.body) as { bytes: number; headers: http.IncomingHttpHeaders };
+    expect(echoed.bytes).toBe(body.length);
+    expect(echoed.headers['x-kept']).toBe('yes');
+    expect(echoed.headers['x-only-this-hop']).toBeUndefined();
+    expect(echoed.headers.authorization).toBe(`token ${TOKEN}`);
+  });
+
+  it('cuts the page\'s response short when the hub breaks off mid-body (no truncated body taken as whole)', async () => {
+    const cookie = await enter();
+    const outcome = await new Promise<string>((resolve) => {
+      http
+        .get({ host: '127.0.0.1', port: gateway.port, path: '/jhub/cut', agent: false, headers: { host: `127.0.0.1:${gateway.port}`, cookie } }, (r) => {
+          let n = 0;
+          r.on('data', (c: Buffer) => (n += c.length));
+          r.on('end', () => resolve(`ended after ${n} bytes`));
+          r.on('error', () => resolve(`broken after ${n} bytes`));
+          r.on('aborted', () => resolve(`broken after ${n} bytes`));
+        })
+        .on('error', (e) => resolve(`request error ${e.message}`));
+    });
+    expect(outcome).toMatch(/^broken after \d+ bytes$/);
   });
 
   it('streams large bodies', async () => {

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createProxyServer } from 'http-proxy-3';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
+import { loadHttps } from '../lazy-modules';
 import { dialAndOpen, isTransient, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import {
   cookieName,
@@ -62,7 +62,6 @@ const WS_HANDSHAKE_HEADERS = new Set([
  */
 export class LocalGateway {
   private readonly server: http.Server;
-  private readonly proxy = createProxyServer({ xfwd: false, changeOrigin: true, ws: true, secure: true });
   private readonly secret = randomBytes(32).toString('base64url');
   private readonly entryKeys = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
@@ -93,28 +92,6 @@ export class LocalGateway {
       s.setNoDelay(true);
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
-    });
-    this.proxy.on('proxyRes', (proxyRes, req, res) => {
-      if (proxyHasNoRoute(proxyRes.statusCode, proxyRes.headers, req.url) && res instanceof http.ServerResponse) {
-        // The hub restarting: "reconnecting" (504, Retry-After), not a 404 JupyterLab would show.
-        // Ending the response here makes the proxy skip its own copy of this one.
-        proxyRes.resume();
-        this.unavailable(req, res);
-        return;
-      }
-      if (proxyRes.statusCode === 401 || proxyRes.statusCode === 403) this.options.onAuthRejected?.();
-      const setCookie = proxyRes.headers['set-cookie'];
-      if (setCookie) proxyRes.headers['set-cookie'] = setCookie.map(rewriteSetCookie);
-      const location = proxyRes.headers.location;
-      if (location) proxyRes.headers.location = rewriteLocation(location, this.transport.hubUrl.origin, this.boundPort);
-    });
-    this.proxy.on('error', (err, req, resOrSocket) => {
-      this.options.log?.(`gateway: upstream error: ${err.message}`);
-      if (resOrSocket instanceof http.ServerResponse) {
-        this.unavailable(req, resOrSocket);
-      } else {
-        (resOrSocket as Socket).destroy();
-      }
     });
   }
 
@@ -216,7 +193,6 @@ export class LocalGateway {
     for (const w of [...this.linkWaiters]) w();
     this.linkWaiters.clear();
     this.wss.close();
-    this.proxy.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -238,9 +214,63 @@ export class LocalGateway {
     });
   }
 
+  /**
+   * One request to the hub through the transport's agent, streamed both ways. Written here rather
+   * than with a proxy library: what it must do is small (hop-by-hop headers, the hub's Host, the
+   * answer's rewrites below), and http-proxy-3's general per-request setup cost a third of the
+   * gateway's CPU per request (BENCHMARKS.md).
+   */
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.prepareOutgoing(req);
-    this.proxy.web(req, res, { target: this.transport.hubUrl.origin, agent: this.transport.agent });
+    const hub = this.transport.hubUrl;
+    const tls = hub.protocol === 'https:';
+    const request = tls ? loadHttps().request : http.request;
+    let done = false;
+    const upstream = request(
+      {
+        host: hub.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: hub.port || (tls ? 443 : 80),
+        method: req.method,
+        path: req.url,
+        headers: { ...withoutHopByHop(req.headers, false), host: hub.host },
+        agent: this.transport.agent,
+      },
+      (hubRes) => this.answer(req, res, hubRes),
+    );
+    upstream.on('error', (err) => {
+      if (done) return;
+      this.options.log?.(`gateway: upstream error: ${err.message}`);
+      this.unavailable(req, res);
+    });
+    // The page gave up on it (navigated away, aborted a poll): so does the hub side.
+    res.on('close', () => {
+      done = true;
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  /** The hub's answer, on its way to the page: a few headers rewritten, the body streamed. */
+  private answer(req: http.IncomingMessage, res: http.ServerResponse, hubRes: http.IncomingMessage): void {
+    const status = hubRes.statusCode ?? 502;
+    if (proxyHasNoRoute(status, hubRes.headers, req.url)) {
+      // The hub restarting: "reconnecting" (504, Retry-After), not a 404 JupyterLab would show.
+      hubRes.resume();
+      this.unavailable(req, res);
+      return;
+    }
+    if (status === 401 || status === 403) this.options.onAuthRejected?.();
+    const headers = withoutHopByHop(hubRes.headers, true);
+    const setCookie = hubRes.headers['set-cookie'];
+    if (setCookie) headers['set-cookie'] = setCookie.map(rewriteSetCookie);
+    const location = hubRes.headers.location;
+    if (location) headers.location = rewriteLocation(location, this.transport.hubUrl.origin, this.boundPort);
+    res.writeHead(status, hubRes.statusMessage, headers);
+    // The hub side broke off mid-body: so must the page's, or it would take a cut body as whole.
+    hubRes.on('close', () => {
+      if (!hubRes.complete) res.destroy();
+    });
+    hubRes.pipe(res);
   }
 
   /**
@@ -373,11 +403,7 @@ export class LocalGateway {
     res.end();
   }
 
-  /**
-   * Headers for the hub, set on the incoming request before it is proxied (the proxy copies
-   * them; with an asynchronous agent the outgoing headers are already flushed by the time
-   * http-proxy's proxyReq event fires).
-   */
+  /** Headers for the hub, set on the incoming request before it is forwarded (or relayed). */
   private prepareOutgoing(req: http.IncomingMessage): void {
     const h = req.headers;
     const hubOrigin = this.transport.hubUrl.origin;
@@ -391,6 +417,24 @@ export class LocalGateway {
     if (h.referer?.startsWith(this.origin + '/')) h.referer = hubOrigin + h.referer.slice(this.origin.length);
     else delete h.referer;
   }
+}
+
+/** Headers that belong to one connection, not to the message (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade']);
+
+/**
+ * A message's headers without the hop-by-hop ones, and without those its Connection header names.
+ * A response also loses Transfer-Encoding: Node frames the body again for the page's connection
+ * (a request keeps it, as its body is passed on as it came).
+ */
+function withoutHopByHop(headers: http.IncomingHttpHeaders, response: boolean): http.OutgoingHttpHeaders {
+  const named = new Set((headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()));
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || named.has(k) || (response && k === 'transfer-encoding')) continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 /** The subprotocols the page offered in its WebSocket handshake, in its order. */

@@ -147,8 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
       const serverPath = this.server.url.endsWith('/') ? this.server.url : `${this.server.url}/`;
       const lab = await this.hub.labAvailable(this.token, serverPath);
-      // Loaded here, not at start: the gateway's packages (http-proxy-3, ws) are ~20 ms of a
-      // command-line start that may never get this far (BENCHMARKS.md, setup).
+      // Loaded here, not at start: the gateway and ws are load time a command-line start that may
+      // never get this far need not pay (BENCHMARKS.md, setup).
       const { LocalGateway } = await import('../gateway/gateway.js');
       this.gateway = new LocalGateway({
         transport: this.transport,
