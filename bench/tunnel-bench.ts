@@ -684,21 +684,23 @@ const NOTES = `### What was tuned, and what limits the rest
 - **The gateway's HTTP hop is most of the gap.** Until 2026-12-06 this bench measured the
   transport alone, in its own process (the last row; it met every goal then, 0.92× keep-alive
   and 1.13× bulk). What the Lab page gets goes through the local gateway as well: an HTTP reverse
-  proxy (http-proxy-3) that checks the session cookie, Host and Origin, adds the token and
-  rewrites headers, in the same Node process as the transport. That hop parses every request and
-  response a second time in JavaScript, where \`ssh -L\` copies bytes in C. Measured outside the
-  bench (6000 keep-alive requests, gateway child profiled): 0.36 ms of CPU per request in the
-  gateway process against 0.12 ms for the transport alone with its client: Node's HTTP server
-  and client parsers, http-proxy-3's per-request setup (~0.1 ms), and three \`write()\`s — the
-  response to the browser, the request and an SSH_MSG_IGNORE (prompt-ack, below) to sshd; ssh2
-  also draws random padding for every packet with \`randomFillSync\` (~20 µs a call here).
-  Bulk: the gateway process spends ~2.7 ms of CPU per MiB where \`ssh\` spends ~0.8. One mend
-  so far: the gateway's responses had Node's 16 KiB write high-water mark, below one SSH packet
-  (32 KiB), so a download paused its pipe after every packet and went out as one \`write()\` per
-  packet; at 256 KiB it is one \`writev\` per socket read (gateway 0.50× → 0.73× \`ssh -L\` in
-  that experiment). What would close the rest: the transport on a worker thread (decryption on
-  the second CPU), and forwarding a browser connection below HTTP once its first request has
-  passed the checks, which needs the hub's own cookie instead of the token header.
+  proxy that checks the session cookie, Host and Origin, adds the token and rewrites headers, in
+  the same Node process as the transport. That hop parses every request and response a second
+  time in JavaScript, where \`ssh -L\` copies bytes in C. Measured outside the bench (keep-alive
+  requests to the gateway in a child process, profiled), per request in the gateway process:
+  0.36–0.44 ms of CPU with http-proxy-3, 0.30 ms with the gateway's own forward on Node's
+  \`http\` that replaced it (http-proxy-3's general per-request setup was ~0.1 ms), against
+  0.12 ms for the transport alone with its client. What remains: Node's HTTP server and client
+  parsers, and three \`write()\`s — the response to the browser, the request and an
+  SSH_MSG_IGNORE (prompt-ack, below) to sshd; ssh2 also draws random padding for every packet
+  with \`randomFillSync\` (~20 µs a call here). Bulk: the gateway process spends several times
+  the CPU per MiB that \`ssh\` does (table). One mend: the gateway's responses had Node's 16 KiB
+  write high-water mark, below one SSH packet (32 KiB), so a download paused its pipe after every
+  packet and went out as one \`write()\` per packet; at 256 KiB it is one \`writev\` per socket
+  read (gateway 0.50× → 0.73× \`ssh -L\` in that experiment). What would close the rest: the
+  transport on a worker thread (decryption on the second CPU), and forwarding a browser
+  connection below HTTP once its first request has passed the checks, which needs the hub's own
+  cookie instead of the token header.
 - **Nagle on our side.** ssh2 connects its own socket with Nagle on; every new channel then waited
   for a delayed ACK (~40 ms). The transport opens the TCP socket itself with \`setNoDelay(true)\` and
   hands it to ssh2 as \`sock\`.
