@@ -103,6 +103,26 @@ describe('a session through sshd comes back by itself', () => {
     expect(childPids(sshd.pid!).length).toBe(1);
   }, 120_000);
 
+  it('a cell still running when the link breaks: its output arrives after the reconnect, and the server counts one connection to the kernel', async () => {
+    const from = cli.lines.length;
+    const socketsBefore = pageSockets.length;
+    // The kernel is busy for 30 s; meanwhile the link breaks and comes back. What the kernel sends
+    // after the drop reaches the page through the resumed socket: the output, and the reply that
+    // ends the run (no cell left showing [*]).
+    const long = runCellInOpenNotebook(page, "import time; time.sleep(30); print('slept')", 90_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    await sshd.restart();
+    await cli.waitFor(isBack(from), 60_000);
+    expect(await long).toBe('slept');
+    expect(await runCellInOpenNotebook(page, '6*7')).toBe('42');
+    const prompts = await page.locator('.jp-NotebookPanel .jp-Notebook-cell .jp-InputPrompt').allInnerTexts();
+    expect(prompts.map((p) => p.trim()).filter((p) => !/^\[\d+\]:$/.test(p))).toEqual([]);
+    expect(pageSockets.slice(socketsBefore)).toEqual([]);
+    // The server's own count (what JupyterLab's running-kernels list shows): one page, one socket.
+    const kernels = await page.evaluate(async (url) => (await fetch(url)).json(), page.url().replace(/\/lab(\/.*)?$/, '/api/kernels'));
+    expect(kernels).toEqual([expect.objectContaining({ connections: 1, execution_state: 'idle' })]);
+  }, 150_000);
+
   it('a token revoked at the hub while away is replaced from the keychain without asking', async () => {
     const entry = keychainEntry(`${ID}/token/${USER}`);
     const before = await entry.getPassword();
