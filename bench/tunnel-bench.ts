@@ -433,6 +433,9 @@ interface Tunnel {
   pid?: number;
 }
 
+/** Linux's USER_HZ, the unit of /proc/PID/stat's CPU times (100 on every mainstream architecture). */
+const CLOCK_TICKS = 100;
+
 /** CPU time (user + system) a process has used so far, ms (Linux /proc; NaN where it is missing). */
 function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
@@ -443,7 +446,6 @@ function cpuMs(pid: number | undefined): number {
     return NaN;
   }
 }
-const CLOCK_TICKS = 100;
 
 /** GET through a tunnel, with its headers and any extra. */
 function viaTunnel(t: Tunnel, pathname: string, extra: http.OutgoingHttpHeaders = {}): Promise<number> {

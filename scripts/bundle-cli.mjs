@@ -51,7 +51,7 @@ export async function bundleCli(outfile = CLI_BUNDLE) {
       contents: [
         "export { main } from './electron/cli/main';",
         "export { openSshTransport } from './electron/core/transport/ssh-transport';",
-        // A loader, not the class: the gateway's proxy pulls in https and tls, which the CLI loads
+        // A loader, not the class: the gateway's ws pulls in https and tls, which the CLI loads
         // only when a session opens its gateway (session.ts imports it dynamically too).
         "export const loadGateway = () => import('./electron/core/gateway/gateway');",
       ].join('\n'),

@@ -21,7 +21,7 @@ import { createNetRig, type NetRig } from '../rig/netns';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
-import { runCellInOpenNotebook } from './helpers/lab';
+import { notebookPrompts, runCellInOpenNotebook } from './helpers/lab';
 import { countSpawnRequests } from './helpers/hub';
 
 const ID = 'roam-ns';
@@ -141,7 +141,7 @@ async function explained<T>(what: Promise<T>): Promise<T> {
     }
     // The kernel as the server sees it (connections, state) and the notebook's prompts ("[*]:" sent, "[ ]:" not).
     const kernels = await gatewayGet(`/jhub/user/${USER}/api/kernels`).then((r) => `${r.status} ${r.body}`, (err: Error) => err.message);
-    const prompts = await page.locator('.jp-NotebookPanel .jp-Notebook-cell .jp-InputPrompt').allInnerTexts().catch((err: Error) => [err.message]);
+    const prompts = await notebookPrompts(page).catch((err: Error) => [err.message]);
     (e as Error).message +=
       `\n--- roamlab log, last 40 lines:\n${log}\n--- Lab dialogs and status bar: ${JSON.stringify(lab)}` +
       `\n--- kernels: ${kernels}\n--- prompts: ${JSON.stringify(prompts)}` +

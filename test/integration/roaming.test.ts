@@ -17,7 +17,7 @@ import { startSshd, childPids, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
-import { runCellInOpenNotebook } from './helpers/lab';
+import { notebookPrompts, runCellInOpenNotebook } from './helpers/lab';
 import { countSpawnRequests, revokeAllTokens } from './helpers/hub';
 
 const ID = 'roam';
@@ -115,8 +115,7 @@ describe('a session through sshd comes back by itself', () => {
     await cli.waitFor(isBack(from), 60_000);
     expect(await long).toBe('slept');
     expect(await runCellInOpenNotebook(page, '6*7')).toBe('42');
-    const prompts = await page.locator('.jp-NotebookPanel .jp-Notebook-cell .jp-InputPrompt').allInnerTexts();
-    expect(prompts.map((p) => p.trim()).filter((p) => !/^\[\d+\]:$/.test(p))).toEqual([]);
+    expect((await notebookPrompts(page)).filter((p) => !/^\[\d+\]:$/.test(p))).toEqual([]);
     expect(pageSockets.slice(socketsBefore)).toEqual([]);
     // The server's own count (what JupyterLab's running-kernels list shows): one page, one socket.
     const kernels = await page.evaluate(async (url) => (await fetch(url)).json(), page.url().replace(/\/lab(\/.*)?$/, '/api/kernels'));

@@ -147,8 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
       const serverPath = this.server.url.endsWith('/') ? this.server.url : `${this.server.url}/`;
       const lab = await this.hub.labAvailable(this.token, serverPath);
-      // Loaded here, not at start: the gateway and ws are load time a command-line start that may
-      // never get this far need not pay (BENCHMARKS.md, setup).
+      // Loaded here, not at start: the gateway and ws (which loads https and tls) cost load time
+      // that a command-line start which never gets this far should not pay (BENCHMARKS.md, setup).
       const { LocalGateway } = await import('../gateway/gateway.js');
       this.gateway = new LocalGateway({
         transport: this.transport,

@@ -1,6 +1,11 @@
 /// <reference lib="dom" />
 import type { Page } from 'playwright-core';
 
+/** The input prompts of the open notebook's cells: "[3]:" ran, "[*]:" sent and waiting, "[ ]:" not run. */
+export async function notebookPrompts(page: Page): Promise<string[]> {
+  return (await page.locator('.jp-NotebookPanel .jp-Notebook-cell .jp-InputPrompt').allInnerTexts()).map((p) => p.trim());
+}
+
 /**
  * In the notebook already open in JupyterLab 4: a new cell below the last one, `code` run in it,
  * and that cell's output — on the same page, the same kernel connection (nothing reloads).
