@@ -12,6 +12,7 @@ import { fingerprintSha256 } from '../../electron/core/transport/known-hosts';
 import { openSshTransport, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { childPids, freePort, startSshd, type RigSshd } from '../rig/sshd';
+import { startSlowLink } from '../rig/slow-link';
 
 let rig: RigSshd;
 let hub: http.Server;
@@ -33,6 +34,7 @@ function get(url: string, agent: http.Agent, extra: https.RequestOptions = {}): 
       res.on('error', reject);
     });
     req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${String(extra.timeout)} ms`)));
   });
 }
 
@@ -92,6 +94,18 @@ beforeAll(async () => {
           res.end();
         }
       }, 5);
+      return;
+    }
+    if (req.url === '/hub/drip') {
+      // A line every 300 ms for 4.5 s: traffic that keeps the link busy without a keepalive.
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`line ${++n}\n`);
+        if (n === 15) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 300);
       return;
     }
     res.end(`hub says ${req.method} ${req.url}`);
@@ -278,6 +292,43 @@ describe('tunnel', () => {
     expect(String(onClose.mock.calls[0]![0])).toMatch(/gateway/);
     await expect(get(`http://127.0.0.1:${hubPort}/y`, t.agent)).rejects.toThrow();
   });
+});
+
+describe('a slow link', () => {
+  it('with 2 s round trips: stays up while idle, carries requests, and still notices when the link goes silent', async () => {
+    // The reply to a keepalive sent after 0.8 s of silence arrives 2.8 s after the last byte:
+    // a fixed limit of 0.8 s × 3 would drop this connection, and every new one, within seconds.
+    const link = await startSlowLink(rig.host, rig.port, 1000);
+    const lost = vi.fn();
+    try {
+      const t = await connect({
+        ssh: sshOpts({ port: link.port, knownHostsFile: path.join(rig.dir, 'known_hosts_slow_link') }),
+        confirmUnknownHostKey: () => Promise.resolve(true),
+        readyTimeoutMs: 60_000,
+      });
+      t.onLost!(lost);
+      // Traffic without pauses long enough for a keepalive, then silence: the first keepalive
+      // goes out 0.8 s after the last line, and its reply comes 2 s later.
+      expect((await get(`http://127.0.0.1:${hubPort}/hub/drip`, t.agent)).body.split('\n')).toHaveLength(16);
+      await new Promise((r) => setTimeout(r, 5_500));
+      expect(lost).not.toHaveBeenCalled();
+      expect(t.rttMs).toBeGreaterThanOrEqual(1900);
+      // The hub closed the idle keep-alive connection at 5 s (Keep-Alive: timeout=5), and that close
+      // is still on its way: a request on that connection now would be lost. The tunnel gave it up
+      // a second and a round trip early and opens a fresh channel.
+      expect((await get(`http://127.0.0.1:${hubPort}/hub/slow`, t.agent, { timeout: 15_000 })).body).toBe('hub says GET /hub/slow');
+      expect(link.accepted).toBe(1); // one connection all along, never a reconnect
+
+      link.silence();
+      const silentAt = Date.now();
+      await waitFor(() => lost.mock.calls.length === 1, 20_000);
+      expect(String(lost.mock.calls[0]![0])).toMatch(/stopped answering keepalives/);
+      // One interval plus three round trips after the last byte: 6.8 s, and some scheduling.
+      expect(Date.now() - silentAt).toBeLessThan(9_000);
+    } finally {
+      await link.close();
+    }
+  }, 90_000);
 });
 
 describe('connecting can be given up', () => {

@@ -25,6 +25,10 @@ export class LiveTransport implements HubTransport {
     return this.inner.agent;
   }
 
+  get rttMs(): number | undefined {
+    return this.inner.rttMs;
+  }
+
   get describe(): string {
     return this.inner.describe;
   }

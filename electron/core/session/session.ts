@@ -392,7 +392,9 @@ export class Session extends EventEmitter<SessionEvents> {
       let ok: boolean;
       let detail = '';
       try {
-        const res = await hubRequest(transport, { method: 'GET', path: 'hub/api', timeoutMs, action: 'answer a probe' });
+        // On a slow link a probe may need a new channel and the request: two round trips more.
+        const ms = timeoutMs + 2 * (transport.rttMs ?? 0);
+        const res = await hubRequest(transport, { method: 'GET', path: 'hub/api', timeoutMs: ms, action: 'answer a probe' });
         ok = res.status < 500;
         if (!ok) detail = `HTTP ${res.status}`;
       } catch (e) {

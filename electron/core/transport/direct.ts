@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { loadHttps } from '../lazy-modules';
+import { honourKeepAliveHint } from './keep-alive';
 import type { HubTransport } from './transport';
 
 /**
@@ -16,6 +17,7 @@ export function openDirectTransport(hubUrl: URL): HubTransport {
   if (base.protocol === 'https:') agent = new (loadHttps().Agent)(options);
   else if (base.protocol === 'http:') agent = new http.Agent(options);
   else throw new TypeError(`unsupported hub URL protocol ${base.protocol}`);
+  honourKeepAliveHint(agent);
   let closed = false;
   return {
     hubUrl: base,

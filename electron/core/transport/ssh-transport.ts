@@ -12,6 +12,8 @@ import { RoamlabError } from '../errors';
 import { loadHttps, loadSsh2, loadTls } from '../lazy-modules';
 import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
+import { honourKeepAliveHint } from './keep-alive';
+import { deadAfterMs, HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives } from './link-watch';
 import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
 
 export interface SshOptions {
@@ -37,11 +39,13 @@ export interface OpenSshTransportOptions {
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
   /**
-   * SSH keepalive every this many ms (default 800): a dead link is noticed after
-   * interval × (countMax + 1) at most, 2.4 s plus a round trip, where OpenSSH's defaults never notice.
+   * SSH keepalive every this many ms of silence (default 800): a dead link is noticed after
+   * interval × (countMax + 1), 2.4 s, where OpenSSH's defaults never notice — or, on a link whose
+   * round trips are slower than that allows for, after one interval plus three of its round trips
+   * (link-watch.ts).
    */
   keepaliveIntervalMs?: number;
-  /** Unanswered keepalives tolerated before the connection counts as lost (default 2). */
+  /** Unanswered keepalives tolerated on a fast link before the connection counts as lost (default 2). */
   keepaliveCountMax?: number;
   /** default 20000: TCP connect plus SSH handshake */
   readyTimeoutMs?: number;
@@ -343,7 +347,13 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
   // re-executes itself per connection), and this side reads the key and known_hosts and loads
   // ssh2 (~16 ms in a fresh process) meanwhile.
-  const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal);
+  const connectStart = performance.now();
+  // The TCP connect and the SSH handshake are the first round-trip samples of this link (link-watch.ts).
+  let connectedAt = 0;
+  const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal).then((s) => {
+    connectedAt = performance.now();
+    return s;
+  });
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
   let privateKey: ParsedKey;
   let known: string[];
@@ -368,6 +378,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const sock = await connecting;
   const client = new (loadSsh2().Client)();
   let hostKeyError: RoamlabError | undefined;
+  /** Time spent checking the host key (a person may be asked): not part of the link's round trips. */
+  let hostKeyMs = 0;
 
   const verifyHostKey = async (key: Buffer): Promise<boolean> => {
     const keyType = keyTypeOfBlob(key) ?? 'unknown';
@@ -421,12 +433,16 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     }
   };
 
+  const keepaliveIntervalMs = o.keepaliveIntervalMs ?? 800;
+  const keepaliveCountMax = o.keepaliveCountMax ?? 2;
   const publicKeyAuth: PublicKeyAuthMethod = { type: 'publickey', username: user, key: privateKey };
   const config: ConnectConfig = {
     sock,
     username: user,
-    keepaliveInterval: o.keepaliveIntervalMs ?? 800,
-    keepaliveCountMax: o.keepaliveCountMax ?? 2,
+    keepaliveInterval: keepaliveIntervalMs,
+    // ssh2 only sends the keepalives; when silence means a dead link is decided below, from the
+    // link's own round trips (link-watch.ts).
+    keepaliveCountMax: Number.MAX_SAFE_INTEGER,
     readyTimeout: readyTimeoutMs,
     // Only the key: an agent or keyboard prompt would hang a launcher with no terminal. Going
     // straight to publickey also skips ssh2's opening "none" attempt, one round trip. The key is
@@ -439,7 +455,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       serverHostKey: [...hostKeyFirst, ...DEFAULT_HOSTKEY_ALGOS.filter((a) => !hostKeyFirst.includes(a))],
     },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-      verifyHostKey(key).then(verify, (e: unknown) => {
+      const t0 = performance.now();
+      verifyHostKey(key).finally(() => (hostKeyMs += performance.now() - t0)).then(verify, (e: unknown) => {
         hostKeyError =
           e instanceof RoamlabError
             ? e
@@ -515,15 +532,33 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // queued behind a large download would read as a dead link. OpenSSH only probes an idle
   // link; so do we: any bytes from the gateway restart the keepalive clock.
   const resetKeepalive = (client as unknown as { _resetKA?: () => void })._resetKA;
-  if (resetKeepalive) {
-    let lastReset = 0;
-    sock.on('data', () => {
-      const now = Date.now();
-      if (now - lastReset < 250) return;
-      lastReset = now;
-      resetKeepalive.call(client);
-    });
-  }
+  let lastReset = 0;
+  // The link's round trips, from the handshake at first, then from every keepalive (link-watch.ts).
+  const handshakeMs = performance.now() - connectedAt - hostKeyMs;
+  const rtt = new RttEstimate(Math.max(connectedAt - connectStart, handshakeMs / HANDSHAKE_ROUND_TRIPS));
+  timeKeepalives(client, (ms) => rtt.sample(ms));
+  let lastReadAt = performance.now();
+  sock.on('data', () => {
+    lastReadAt = performance.now();
+    if (!resetKeepalive || lastReadAt - lastReset < 250) return;
+    lastReset = lastReadAt;
+    resetKeepalive.call(client);
+  });
+  // The gateway silent for longer than this link allows: the connection is lost.
+  let keepaliveTimedOut = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const watch = () => {
+    const limit = deadAfterMs(keepaliveIntervalMs, keepaliveCountMax, rtt.ms);
+    const silent = performance.now() - lastReadAt;
+    if (silent >= limit) {
+      keepaliveTimedOut = true;
+      sock.destroy();
+      return;
+    }
+    watchdog = setTimeout(watch, limit - silent + 1);
+    watchdog.unref();
+  };
+  if (keepaliveIntervalMs > 0) watch();
 
   // Acknowledge sshd's small packets at once, so Nagle on its side never waits for our delayed
   // ACK (see prompt-ack.ts).
@@ -536,11 +571,12 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   lastError = undefined;
   client.on('close', () => {
     ack.stop();
+    clearTimeout(watchdog);
     if (closed) return;
     closed = true;
     let reason: string;
     if (closedByUs) reason = 'closed by Roamlab';
-    else if (lastError?.level === 'client-timeout') reason = 'the gateway stopped answering keepalives';
+    else if (keepaliveTimedOut || lastError?.level === 'client-timeout') reason = 'the gateway stopped answering keepalives';
     else if (lastError) reason = `connection to the gateway lost: ${lastError.message}`;
     else reason = 'the gateway closed the connection';
     o.onClose?.(reason);
@@ -552,11 +588,15 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
 
   const target = hubTarget(o.hubUrl);
   const agent = o.hubUrl.protocol === 'https:' ? sshHttpsAgent(client, target) : new SshHttpAgent(client, target);
+  honourKeepAliveHint(agent, () => rtt.ms);
 
   return {
     hubUrl: o.hubUrl,
     agent,
     describe: `ssh ${user}@${host}:${port}`,
+    get rttMs() {
+      return rtt.ms;
+    },
     onLost(listener) {
       if (lostReason !== undefined) {
         const r = lostReason;

@@ -14,6 +14,11 @@ export interface HubTransport {
   readonly agent: Agent;
   /** A short description for logs and status lines, e.g. "direct" or "ssh gate.example.org:22". */
   readonly describe: string;
+  /**
+   * The link's round-trip time as last measured, ms (SSH: its keepalive replies, link-watch.ts);
+   * undefined where the transport does not measure it. Timeouts that wait on the hub grow with it.
+   */
+  readonly rttMs?: number;
   /** Close every connection this transport holds. Idempotent. */
   close(): Promise<void>;
   /**

@@ -29,6 +29,13 @@ function fake(name: string): HubTransport & { lose(reason: string): void; closed
 }
 
 describe('LiveTransport', () => {
+  it("gives the current connection's round trip, which the hub probes' timeouts grow with", async () => {
+    const live = new LiveTransport({ ...fake('a'), rttMs: 1800 });
+    expect(live.rttMs).toBe(1800);
+    await live.swap(fake('direct'));
+    expect(live.rttMs).toBeUndefined();
+  });
+
   it('reads the current connection, reports its loss once per connection, and closes the old one on swap', async () => {
     const a = fake('a');
     const b = fake('b');
