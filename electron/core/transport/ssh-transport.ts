@@ -547,14 +547,21 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // The gateway silent for longer than this link allows: the connection is lost.
   let keepaliveTimedOut = false;
   let watchdog: NodeJS.Timeout | undefined;
+  let dueAt: number | undefined;
   const watch = () => {
+    const now = performance.now();
+    // Woken more than a second late: this process was stopped or its thread held (the laptop
+    // slept, a debugger), not waiting on the link. That time is not the gateway's silence; the
+    // keepalive due now asks the link, and the session checks it after a sleep (session.ts).
+    if (dueAt !== undefined && now - dueAt > 1000) lastReadAt += now - dueAt;
     const limit = deadAfterMs(keepaliveIntervalMs, keepaliveCountMax, rtt.ms);
-    const silent = performance.now() - lastReadAt;
+    const silent = now - lastReadAt;
     if (silent >= limit) {
       keepaliveTimedOut = true;
       sock.destroy();
       return;
     }
+    dueAt = now + limit - silent + 1;
     watchdog = setTimeout(watch, limit - silent + 1);
     watchdog.unref();
   };
