@@ -10,9 +10,11 @@
  * Round trips are sampled from the keepalives themselves: each is a global request the gateway
  * answers at once, and answers come in the order of the requests (RFC 4254 §4), so the time from
  * a keepalive to the next answer is one round trip, plus whatever queued ahead of it — which is
- * what the next reply will wait behind too. The first estimate comes from connecting: the TCP
- * connect (one round trip, SYN to SYN-ACK), or the SSH handshake divided by its round trips,
- * whichever is longer (a proxy or relay in the path answers the SYN itself).
+ * what the next reply will wait behind too. The first estimate is the SSH handshake divided by
+ * its round trips, timed from the TCP connect's completion: not the connect itself, which takes
+ * seconds when a SYN was lost — as it is while the session reconnects over a link that is just
+ * coming back — and would hold a fast link's detection at many seconds until keepalives correct
+ * it (a busy link sends none).
  */
 
 /** Round trips a silent link is given beyond the keepalive interval before it counts as dead. */

@@ -347,8 +347,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
   // re-executes itself per connection), and this side reads the key and known_hosts and loads
   // ssh2 (~16 ms in a fresh process) meanwhile.
-  const connectStart = performance.now();
-  // The TCP connect and the SSH handshake are the first round-trip samples of this link (link-watch.ts).
+  // The SSH handshake is the first round-trip sample of this link (link-watch.ts).
   let connectedAt = 0;
   const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal).then((s) => {
     connectedAt = performance.now();
@@ -535,7 +534,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   let lastReset = 0;
   // The link's round trips, from the handshake at first, then from every keepalive (link-watch.ts).
   const handshakeMs = performance.now() - connectedAt - hostKeyMs;
-  const rtt = new RttEstimate(Math.max(connectedAt - connectStart, handshakeMs / HANDSHAKE_ROUND_TRIPS));
+  const rtt = new RttEstimate(handshakeMs / HANDSHAKE_ROUND_TRIPS);
   timeKeepalives(client, (ms) => rtt.sample(ms));
   let lastReadAt = performance.now();
   sock.on('data', () => {
