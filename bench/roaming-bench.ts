@@ -1,7 +1,7 @@
 /**
  * Roaming: how fast a session notices a dead link, how fast traffic flows again after the link
  * comes back, and whether hundreds of drop/reconnect cycles leave anything behind. Roamlab's
- * Session (with its defaults: SSH keepalive 0.8 s × 2, hub probe every 5 s, backoff 0, 1, 2, 4 … s)
+ * Session (with its defaults: SSH keepalive after 0.8 s of silence, lost after 2.4 s on a fast link, hub probe every 5 s, backoff 0, 1, 2, 4 … s)
  * against OpenSSH's `ssh -N -L` with ServerAliveInterval=2, ServerAliveCountMax=2, restarted by an
  * autossh-like loop. Both run in the same rig at the same time: sshd and JupyterHub in a network
  * namespace behind a faultable veth link (test/rig/netns.ts), the bench on the "laptop" side. The
@@ -880,8 +880,9 @@ function notes(r: RoamingResults): string {
   return [
     '### What the numbers say',
     '',
-    '- **Detection** is ssh2\'s keepalive: one every 0.8 s while nothing arrives, the connection closed when the third',
-    '  interval passes unanswered, i.e. 2.4 s after the last byte from the gateway. A drop is noticed 1.6–2.4 s after it',
+    '- **Detection** is the transport\'s keepalive: one every 0.8 s while nothing arrives, the connection closed 2.4 s',
+    '  after the last byte from the gateway on a link as fast as this one (link-watch.ts: on a slow link, 0.8 s plus three',
+    '  of its round trips). A drop is noticed 1.6–2.4 s after it',
     '  happens, plus a round trip at worst. OpenSSH with ServerAlive 2 × 2 takes 4–6 s.',
     '- **With the signal** (`network-up`, as the shell sends on the OS\'s online event, or `resume`): the backoff wait',
     '  is skipped and an attempt still connecting — after a silent drop, its SYN went into the dead link — is aborted',
@@ -994,7 +995,7 @@ export function roamingMarkdown(r: RoamingResults): string {
     '## Roaming: noticing a dead link and coming back',
     '',
     `The namespace rig (test/rig/netns.ts): sshd and JupyterHub ${r.hubVersion} (${r.flavor}) in a network namespace behind a veth "lan" link; the`,
-    'bench is the laptop. Roamlab is a `Session` with its defaults (SSH keepalive 0.8 s × 2, hub probe every 5 s, backoff',
+    'bench is the laptop. Roamlab is a `Session` with its defaults (SSH keepalive after 0.8 s of silence, lost after 2.4 s on a fast link, hub probe every 5 s, backoff',
     '0, 1, 2, 4 … s ±20 %, limits monitor on), signed in once into an in-memory keychain: in the bench\'s process for the',
     'detection and link-up measures, in a process of its own for the cycles (below). The anchor is OpenSSH',
     '`ssh -N -L` with `ServerAliveInterval=2 ServerAliveCountMax=2 ExitOnForwardFailure=yes ConnectTimeout=3 BatchMode=yes`,',
