@@ -19,9 +19,12 @@ export function idleLimitMs(keepAliveHeader: string | undefined, rttMs: number):
   return Number(seconds) * 1000 - 1000 - Math.max(0, rttMs);
 }
 
+/** A pooled connection: a TCP or TLS socket, or an SSH channel made to act as one (ssh-transport.ts). */
+type PooledSocket = Duplex & { setTimeout(ms: number): unknown; _httpMessage?: { res?: http.IncomingMessage } };
+
 type AgentInternals = {
-  keepSocketAlive(socket: Duplex): boolean;
-  reuseSocket(socket: Duplex, req: http.ClientRequest): void;
+  keepSocketAlive(socket: PooledSocket): boolean;
+  reuseSocket(socket: PooledSocket, req: http.ClientRequest): void;
 };
 
 /** Make `agent` honour the server's Keep-Alive hint, less `rttMs()` (see idleLimitMs). */
@@ -31,18 +34,17 @@ export function honourKeepAliveHint(agent: http.Agent, rttMs: () => number = () 
   const reuse = a.reuseSocket.bind(agent);
   a.keepSocketAlive = (socket) => {
     if (!keep(socket)) return false;
-    const res = (socket as Duplex & { _httpMessage?: { res?: http.IncomingMessage } })._httpMessage?.res;
-    const hint = res?.headers['keep-alive'];
+    const hint = socket._httpMessage?.res?.headers['keep-alive'];
     const limit = idleLimitMs(Array.isArray(hint) ? hint[0] : hint, rttMs());
     if (limit === undefined) return true;
     if (limit <= 0) return false;
     // On a free socket, the agent destroys it when this fires.
-    (socket as Duplex & { setTimeout(ms: number): unknown }).setTimeout(limit);
+    socket.setTimeout(limit);
     return true;
   };
   a.reuseSocket = (socket, req) => {
     // In use again: no idle limit while a request or a long answer is on it.
-    (socket as Duplex & { setTimeout(ms: number): unknown }).setTimeout(0);
+    socket.setTimeout(0);
     reuse(socket, req);
   };
 }

@@ -57,6 +57,45 @@ export class RttEstimate {
   }
 }
 
+export interface SilenceWatch {
+  stop(): void;
+}
+
+/**
+ * Call `onDead` once `sock` has brought nothing for `deadAfterMs(intervalMs, countMax, rttMs())`.
+ * A check woken more than a second late means this process was stopped or its thread held (the
+ * laptop slept, a debugger), not waiting on the link: that time is not the gateway's silence; the
+ * keepalive due now asks the link, and the session checks it after a sleep (session.ts).
+ */
+export function watchSilence(sock: { on(event: 'data', listener: () => void): unknown }, intervalMs: number, countMax: number, rttMs: () => number, onDead: () => void): SilenceWatch {
+  let lastReadAt = performance.now();
+  let dueAt: number | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  sock.on('data', () => {
+    lastReadAt = performance.now();
+  });
+  const check = () => {
+    if (stopped) return;
+    const now = performance.now();
+    if (dueAt !== undefined && now - dueAt > 1000) lastReadAt += now - dueAt;
+    const limit = deadAfterMs(intervalMs, countMax, rttMs());
+    const silent = now - lastReadAt;
+    if (silent >= limit) return onDead();
+    const wait = limit - silent + 1;
+    dueAt = now + wait;
+    timer = setTimeout(check, wait);
+    timer.unref();
+  };
+  check();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** The ssh2 internals `timeKeepalives` uses; checked at run time, so a changed ssh2 only loses the samples. */
 interface Ssh2Client {
   _protocol?: {

@@ -13,7 +13,7 @@ import { loadHttps, loadSsh2, loadTls } from '../lazy-modules';
 import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
-import { deadAfterMs, HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives } from './link-watch';
+import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
 import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
 
 export interface SshOptions {
@@ -531,40 +531,28 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // queued behind a large download would read as a dead link. OpenSSH only probes an idle
   // link; so do we: any bytes from the gateway restart the keepalive clock.
   const resetKeepalive = (client as unknown as { _resetKA?: () => void })._resetKA;
-  let lastReset = 0;
+  if (resetKeepalive) {
+    let lastReset = 0;
+    sock.on('data', () => {
+      const now = Date.now();
+      if (now - lastReset < 250) return;
+      lastReset = now;
+      resetKeepalive.call(client);
+    });
+  }
   // The link's round trips, from the handshake at first, then from every keepalive (link-watch.ts).
   const handshakeMs = performance.now() - connectedAt - hostKeyMs;
   const rtt = new RttEstimate(handshakeMs / HANDSHAKE_ROUND_TRIPS);
   timeKeepalives(client, (ms) => rtt.sample(ms));
-  let lastReadAt = performance.now();
-  sock.on('data', () => {
-    lastReadAt = performance.now();
-    if (!resetKeepalive || lastReadAt - lastReset < 250) return;
-    lastReset = lastReadAt;
-    resetKeepalive.call(client);
-  });
   // The gateway silent for longer than this link allows: the connection is lost.
   let keepaliveTimedOut = false;
-  let watchdog: NodeJS.Timeout | undefined;
-  let dueAt: number | undefined;
-  const watch = () => {
-    const now = performance.now();
-    // Woken more than a second late: this process was stopped or its thread held (the laptop
-    // slept, a debugger), not waiting on the link. That time is not the gateway's silence; the
-    // keepalive due now asks the link, and the session checks it after a sleep (session.ts).
-    if (dueAt !== undefined && now - dueAt > 1000) lastReadAt += now - dueAt;
-    const limit = deadAfterMs(keepaliveIntervalMs, keepaliveCountMax, rtt.ms);
-    const silent = now - lastReadAt;
-    if (silent >= limit) {
-      keepaliveTimedOut = true;
-      sock.destroy();
-      return;
-    }
-    dueAt = now + limit - silent + 1;
-    watchdog = setTimeout(watch, limit - silent + 1);
-    watchdog.unref();
-  };
-  if (keepaliveIntervalMs > 0) watch();
+  const silence =
+    keepaliveIntervalMs > 0
+      ? watchSilence(sock, keepaliveIntervalMs, keepaliveCountMax, () => rtt.ms, () => {
+          keepaliveTimedOut = true;
+          sock.destroy();
+        })
+      : undefined;
 
   // Acknowledge sshd's small packets at once, so Nagle on its side never waits for our delayed
   // ACK (see prompt-ack.ts).
@@ -577,7 +565,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   lastError = undefined;
   client.on('close', () => {
     ack.stop();
-    clearTimeout(watchdog);
+    silence?.stop();
     if (closed) return;
     closed = true;
     let reason: string;
