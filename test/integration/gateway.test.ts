@@ -260,6 +260,49 @@ describe('local gateway', () => {
     expect(outcome).toMatch(/^broken after \d+ bytes$/);
   });
 
+  it('sends a read-only request again when the hub closes the kept-alive connection under it; a request with a body it does not', async () => {
+    // A front server that closes a kept-alive connection just as the next request goes out on
+    // it (nginx's keepalive_timeout running out): modelled as closing at that request.
+    const net = await import('node:net');
+    const requests: string[] = [];
+    const front = net.createServer((s) => {
+      let seenOne = false;
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1').split('\r\n')[0]!;
+        if (seenOne) {
+          requests.push(`closed under ${line}`);
+          s.destroy();
+          return;
+        }
+        seenOne = true;
+        requests.push(line);
+        s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfront');
+      });
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    const port = (front.address() as { port: number }).port;
+    const transport: HubTransport = { hubUrl: new URL(`http://127.0.0.1:${port}/`), agent: new http.Agent({ keepAlive: true }), describe: 'direct', close: async () => {} };
+    const gw = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/', waitForLinkMs: 100 });
+    await gw.listen();
+    try {
+      const url = new URL(gw.entryUrl());
+      const entered = await request(gw.port, url.pathname + url.search, { host: `127.0.0.1:${gw.port}` });
+      const headers = { host: `127.0.0.1:${gw.port}`, cookie: entered.headers['set-cookie']![0]!.split(';')[0]!, accept: 'application/json' };
+      expect((await request(gw.port, '/a', headers)).body).toBe('front');
+      expect(await request(gw.port, '/b', headers)).toMatchObject({ status: 200, body: 'front' });
+      expect(requests).toEqual(['GET /a HTTP/1.1', 'closed under GET /b HTTP/1.1', 'GET /b HTTP/1.1']);
+      // A POST may have been acted on before the close: not sent twice; the page is told to retry.
+      const post = await request(gw.port, '/c', { ...headers, 'content-length': '0' }, 'POST');
+      expect(post.status).toBe(504);
+      expect(requests.filter((r) => r.includes('POST'))).toEqual(['closed under POST /c HTTP/1.1']);
+    } finally {
+      await gw.close();
+      front.close();
+    }
+  });
+
   it('streams large bodies', async () => {
     const cookie = await enter();
     const res = await request(gateway.port, '/jhub/big', { host: `127.0.0.1:${gateway.port}`, cookie });

@@ -185,6 +185,32 @@ describe('tunnel', () => {
     }
   });
 
+  it('answers a request after the hub closed an idle connection without a Keep-Alive hint (nginx, Apache)', async () => {
+    // nginx and Apache close idle keep-alive connections (nginx after 75 s) without saying when
+    // in a Keep-Alive header. sshd then sends the channel's EOF and no close; a request written on
+    // that pooled channel went to a closed socket and got no answer and no error, ever.
+    const net = await import('node:net');
+    const front = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => {
+        if (!d.includes('\r\n\r\n')) return;
+        s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfront');
+        setTimeout(() => s.end(), 200);
+      });
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const port = (front.address() as AddressInfo).port;
+      const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${port}/`), ssh: sshOpts() });
+      open.push(t);
+      expect(await get(`http://127.0.0.1:${port}/1`, t.agent, { timeout: 5000 })).toEqual({ status: 200, body: 'front' });
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await get(`http://127.0.0.1:${port}/2`, t.agent, { timeout: 5000 })).toEqual({ status: 200, body: 'front' });
+    } finally {
+      front.close();
+    }
+  });
+
   it('passes streamed output on as it is written, without waiting on delayed ACKs', async () => {
     // sshd keeps Nagle on, so without prompt ACKs from our side the second small packet of a
     // stream waits for our kernel's delayed ACK (~40 ms): two ticks of every stream arrived

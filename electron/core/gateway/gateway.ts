@@ -222,32 +222,50 @@ export class LocalGateway {
    */
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.prepareOutgoing(req);
-    const hub = this.transport.hubUrl;
-    const tls = hub.protocol === 'https:';
-    const request = tls ? loadHttps().request : http.request;
+    const headers = { ...withoutHopByHop(req.headers, false), host: this.transport.hubUrl.host };
+    let upstream: http.ClientRequest | undefined;
     let done = false;
-    const upstream = request(
-      {
-        host: hub.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: hub.port || (tls ? 443 : 80),
-        method: req.method,
-        path: req.url,
-        headers: { ...withoutHopByHop(req.headers, false), host: hub.host },
-        agent: this.transport.agent,
-      },
-      (hubRes) => this.answer(req, res, hubRes),
-    );
-    upstream.on('error', (err) => {
-      if (done) return;
-      this.options.log?.(`gateway: upstream error: ${err.message}`);
-      this.unavailable(req, res);
-    });
     // The page gave up on it (navigated away, aborted a poll): so does the hub side.
     res.on('close', () => {
       done = true;
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished) upstream?.destroy();
     });
-    req.pipe(upstream);
+    const send = (retry: boolean): void => {
+      const hub = this.transport.hubUrl;
+      const tls = hub.protocol === 'https:';
+      const request = tls ? loadHttps().request : http.request;
+      let answered = false;
+      const current = request(
+        {
+          host: hub.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: hub.port || (tls ? 443 : 80),
+          method: req.method,
+          path: req.url,
+          headers,
+          agent: this.transport.agent,
+        },
+        (hubRes) => {
+          answered = true;
+          this.answer(req, res, hubRes);
+        },
+      );
+      upstream = current;
+      current.on('error', (err) => {
+        if (done) return;
+        // A kept-alive connection the hub closed just as this request went out on it: send it
+        // once more on a fresh one, as browsers do, where that cannot repeat anything the hub
+        // acted on (no body, a method that only reads).
+        if (retry && current.reusedSocket && !answered && repeatable(req)) {
+          this.options.log?.(`gateway: the hub closed a kept-alive connection under ${req.method ?? 'a'} request; sending it again`);
+          return send(false);
+        }
+        this.options.log?.(`gateway: upstream error: ${err.message}`);
+        this.unavailable(req, res);
+      });
+      if (repeatable(req)) current.end();
+      else req.pipe(current);
+    };
+    send(true);
   }
 
   /** The hub's answer, on its way to the page: a few headers rewritten, the body streamed. */
@@ -435,6 +453,13 @@ function withoutHopByHop(headers: http.IncomingHttpHeaders, response: boolean): 
     out[k] = v;
   }
   return out;
+}
+
+/** A request that may be sent again: it only reads (RFC 9110 §9.2.1) and has no body to resend. */
+function repeatable(req: http.IncomingMessage): boolean {
+  const m = req.method ?? 'GET';
+  const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+  return (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') && bodyless;
 }
 
 /** The subprotocols the page offered in its WebSocket handshake, in its order. */

@@ -235,6 +235,13 @@ function asSocket(channel: ClientChannel): Duplex {
   // Without a listener, an error on a pooled (idle) channel would crash the process; in use,
   // the request's own listener sees it too and reports it as a request error.
   channel.on('error', () => undefined);
+  // The hub side ended the connection: a front server (nginx, Apache, Tornado) closing an idle
+  // keep-alive connection without a Keep-Alive: timeout hint, or a response delimited by close.
+  // HTTP has nothing more to say on it, so close the channel, as a TCP socket without
+  // allowHalfOpen ends itself. ssh2's channels are half-open: left so, an idle one stayed in
+  // the agent's pool and the next request went to a socket sshd had already seen close, where it
+  // got no answer and no error, ever (sshd notices a closed socket only on a later write).
+  channel.on('end', () => channel.destroy());
   // A closed channel must read as not writable before the agent's 'close' handler runs: the
   // agent only drops non-writable sockets from its free pool, and ssh2 leaves a channel whose
   // peer closed it (allowHalfOpen) writable, so the next request would be sent into the void.
