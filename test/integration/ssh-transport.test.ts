@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { isRoamlabError, RoamlabError, type ErrorKind } from '../../electron/core/errors';
+import { HubClient } from '../../electron/core/hub/hub-client';
 import { fingerprintSha256 } from '../../electron/core/transport/known-hosts';
 import { openSshTransport, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
 import type { HubTransport } from '../../electron/core/transport/transport';
@@ -283,10 +284,34 @@ describe('tunnel', () => {
     const deadPort = await freePort();
     const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${deadPort}/`), ssh: sshOpts() });
     open.push(t);
-    await expect(get(`http://127.0.0.1:${deadPort}/`, t.agent)).rejects.toThrow();
+    // sshd's own words come through, not ssh2's bare "Channel open failure" (which read as "error").
+    await expect(get(`http://127.0.0.1:${deadPort}/`, t.agent)).rejects.toMatchObject({
+      code: 'ECONNREFUSED',
+      message: `the SSH gateway could not connect to 127.0.0.1:${deadPort} (Connection refused)`,
+    });
+    const viaClient = await expectKind(new HubClient({ transport: t, timeoutMs: 5000 }).whoami('unused'), 'hub-unreachable');
+    expect(viaClient.message).toContain(`via ${t.describe}): the SSH gateway could not connect to 127.0.0.1:${deadPort} (Connection refused).`);
+    expect(viaClient.hint).toMatch(/gateway is reachable but the hub behind it is not.*hub URL in the facility profile/);
     // The SSH connection is still usable afterwards.
     const t2 = await connect();
     expect((await get(`http://127.0.0.1:${hubPort}/after`, t2.agent)).status).toBe(200);
+  });
+
+  it('says so when the gateway does not allow tunnels to the hub (PermitOpen), with what to do', async () => {
+    const strict = await startSshd({ extraConfig: ['PermitOpen 127.0.0.1:1'] });
+    try {
+      const t = await openSshTransport({
+        hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
+        ssh: { host: strict.host, port: strict.port, user: strict.user, identityFile: strict.identityFile, knownHostsFile: strict.knownHostsFile },
+      });
+      open.push(t);
+      const err = await expectKind(new HubClient({ transport: t, timeoutMs: 5000 }).whoami('unused'), 'hub-unreachable');
+      expect(err.message).toContain(`the SSH gateway does not allow tunnels to 127.0.0.1:${hubPort}.`);
+      expect(err.details.code).toBe('SSH_FORWARD_PROHIBITED');
+      expect(err.hint).toMatch(/refuses tunnels to this host and port/);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('releases the sshd session and its channels on close()', async () => {

@@ -86,6 +86,19 @@ const UNREACHABLE_HINT =
 function connectionError(err: NodeJS.ErrnoException, url: URL, transport: HubTransport): RoamlabError {
   const code = err.code ?? 'error';
   const via = transport.describe && transport.describe !== 'direct' ? ` (via ${transport.describe})` : '';
+  const refused = (err as { forwardRefused?: 'prohibited' | 'failed' }).forwardRefused;
+  if (refused) {
+    // The SSH gateway answered; the hop from it to the hub failed (ssh-transport.ts forwardError).
+    return new RoamlabError(
+      'hub-unreachable',
+      `Cannot reach the hub at ${url.origin}${via}: ${err.message}.`,
+      refused === 'prohibited'
+        ? 'The gateway refuses tunnels to this host and port. Check the hub URL in the facility profile, or ask the facility which address its gateway lets you reach the hub on.'
+        : 'The gateway is reachable but the hub behind it is not: check the hub URL in the facility profile (its host name and port as the gateway sees them), or ask the facility whether the hub is up.',
+      { code, target: describeTarget(url) },
+      { cause: err },
+    );
+  }
   const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/i.test(code);
   return new RoamlabError(
     'hub-unreachable',

@@ -267,13 +267,44 @@ interface ForwardTarget {
 function openChannel(client: Client, target: ForwardTarget, cb: (err: Error | null, ch?: Duplex) => void): void {
   try {
     client.forwardOut('127.0.0.1', 0, target.host, target.port, (err, channel) => {
-      if (err) return cb(err);
+      if (err) return cb(forwardError(err as Error & { reason?: unknown }, target));
       cb(null, asSocket(channel));
     });
   } catch (e) {
     // forwardOut throws synchronously once the client is no longer connected.
     cb(e as Error);
   }
+}
+
+/** Why the gateway's sshd refused a channel (RFC 4254 §5.1), as the hub client reports it. */
+export interface ForwardError extends Error {
+  code: string;
+  /** Set on every failure the SSH gateway reported: it is up, the hop behind it failed. */
+  forwardRefused: 'prohibited' | 'failed';
+}
+
+const OPEN_FAILURE_CODES: [RegExp, string][] = [
+  [/refused/i, 'ECONNREFUSED'],
+  [/not known|no address|nodename|resolve/i, 'ENOTFOUND'],
+  [/timed out/i, 'ETIMEDOUT'],
+  [/no route/i, 'EHOSTUNREACH'],
+  [/network is unreachable/i, 'ENETUNREACH'],
+];
+
+/**
+ * ssh2 reports a refused channel as "(SSH) Channel open failure: <sshd's words>" with the
+ * protocol's reason number and no code, which read as "error" to a person. Reason 1 is sshd's
+ * AllowTcpForwarding / PermitOpen; otherwise sshd tried to connect to the hub and gives the
+ * system's words for why it could not.
+ */
+export function forwardError(err: Error & { reason?: unknown }, target: ForwardTarget): ForwardError {
+  const said = err.message.replace(/^\(SSH\) Channel open failure:\s*/, '').trim();
+  const where = `${target.host}:${target.port}`;
+  if (err.reason === 1) {
+    return Object.assign(new Error(`the SSH gateway does not allow tunnels to ${where}`, { cause: err }), { code: 'SSH_FORWARD_PROHIBITED', forwardRefused: 'prohibited' as const });
+  }
+  const code = OPEN_FAILURE_CODES.find(([re]) => re.test(said))?.[1] ?? 'SSH_FORWARD_FAILED';
+  return Object.assign(new Error(`the SSH gateway could not connect to ${where}${said ? ` (${said})` : ''}`, { cause: err }), { code, forwardRefused: 'failed' as const });
 }
 
 type ConnCallback = (err: Error | null, socket: Duplex) => void;
