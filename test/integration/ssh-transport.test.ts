@@ -297,8 +297,8 @@ describe('tunnel', () => {
     expect((await get(`http://127.0.0.1:${hubPort}/after`, t2.agent)).status).toBe(200);
   });
 
-  it('says so when the gateway does not allow tunnels to the hub (PermitOpen), with what to do', async () => {
-    const strict = await startSshd({ extraConfig: ['PermitOpen 127.0.0.1:1'] });
+  it.each(['PermitOpen 127.0.0.1:1', 'AllowTcpForwarding no'])('says so when the gateway does not allow tunnels to the hub (%s), with what to do', async (line) => {
+    const strict = await startSshd({ extraConfig: [line] });
     try {
       const t = await openSshTransport({
         hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),

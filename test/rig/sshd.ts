@@ -44,8 +44,9 @@ export interface StartSshdOptions {
    */
   listenAddress?: string;
   /**
-   * Extra sshd_config lines appended as they are, e.g. ['ClientAliveInterval 5',
-   * 'ClientAliveCountMax 2']. None by default: OpenSSH's defaults hold.
+   * Extra sshd_config lines, e.g. ['ClientAliveInterval 5', 'PermitOpen host:port']. They go
+   * first, as sshd takes the first value it reads, so they also override the rig's own lines
+   * ('AllowTcpForwarding no'). None by default: OpenSSH's defaults hold.
    */
   extraConfig?: string[];
 }
@@ -152,6 +153,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
   await fsp.writeFile(
     config,
     [
+      ...(opts.extraConfig ?? []),
       `ListenAddress ${host}`,
       `Port ${port}`,
       `HostKey ${hostKey}`,
@@ -171,7 +173,6 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
       'MaxStartups 200',
       'MaxSessions 100',
       'LogLevel VERBOSE',
-      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
     { mode: 0o600 },
