@@ -212,6 +212,33 @@ describe('tunnel', () => {
     }
   });
 
+  it('delivers a body that ends with the connection (no length, Connection: close) whole', async () => {
+    // The channel is closed as soon as the hub side ends; the body's last bytes must still count.
+    const net = await import('node:net');
+    const body = Buffer.alloc(3 * 1024 * 1024, 97);
+    const old = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => {
+        s.write('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n');
+        s.write(body);
+        s.end('END');
+      });
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    try {
+      const port = (old.address() as AddressInfo).port;
+      const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${port}/`), ssh: sshOpts() });
+      open.push(t);
+      for (let i = 0; i < 2; i++) {
+        const r = await get(`http://127.0.0.1:${port}/`, t.agent, { timeout: 10_000 });
+        expect(r.body.length).toBe(body.length + 3);
+        expect(r.body.endsWith('aEND')).toBe(true);
+      }
+    } finally {
+      old.close();
+    }
+  });
+
   it('passes streamed output on as it is written, without waiting on delayed ACKs', async () => {
     // sshd keeps Nagle on, so without prompt ACKs from our side the second small packet of a
     // stream waits for our kernel's delayed ACK (~40 ms): two ticks of every stream arrived
