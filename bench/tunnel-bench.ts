@@ -763,7 +763,7 @@ const NOTES = `### What was tuned, and what limits the rest
   for TTY sessions) held the first response behind it until our delayed ACK, ~40 ms. The transport
   sends \`no-more-sessions@openssh.com\` (as \`ssh -N\` does; no reply asked) when that exchange
   completes, which ACKs at once: open → first byte went from ~65 ms to ~20 ms.
-- **Auth.** \`authHandler: ['publickey']\` skips ssh2's opening \`none\` attempt (one round trip).
+- **Auth.** Offering the key first (ssh2's \`authHandler\`) skips its opening \`none\` attempt (one round trip).
 - **Cipher.** aes128-gcm@openssh.com first: one OpenSSL call per packet in ssh2's native binding,
   no separate MAC pass (chacha20-poly1305 is OpenSSH's default and is slower here, see the table).
 - **Window and packet size.** ssh2 fixes them (2 MiB window, 32 KiB packets, and it rejects

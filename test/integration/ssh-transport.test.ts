@@ -489,7 +489,30 @@ describe('authentication and reachability', () => {
   it('maps a key the server does not know to ssh-auth-failed', async () => {
     const key = path.join(rig.dir, 'stranger');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-    await expectKind(connect({ ssh: sshOpts({ identityFile: key }) }), 'ssh-auth-failed');
+    const err = await expectKind(connect({ ssh: sshOpts({ identityFile: key }) }), 'ssh-auth-failed');
+    expect(err.message).toMatch(/did not accept the key for user/);
+  });
+
+  it.each([
+    [['AuthenticationMethods publickey,keyboard-interactive', 'KbdInteractiveAuthentication yes'], /accepted the key for user "\w+", then asked for a second step as well: a prompt \(a one-time code or a password\)\./],
+    [['AuthenticationMethods publickey,password', 'PasswordAuthentication yes'], /accepted the key for user "\w+", then asked for a second step as well: a password\./],
+    [['AuthenticationMethods keyboard-interactive', 'KbdInteractiveAuthentication yes'], /does not take keys for user "\w+"; it asks for a prompt/],
+  ])('says what a gateway with %j wants beyond the key, instead of blaming the key', async (config, said) => {
+    const strict = await startSshd({ extraConfig: config });
+    try {
+      const err = await expectKind(
+        openSshTransport({
+          hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
+          ssh: { host: strict.host, port: strict.port, user: strict.user, identityFile: strict.identityFile, knownHostsFile: strict.knownHostsFile },
+        }),
+        'ssh-auth-failed',
+      );
+      expect(err.message).toMatch(said);
+      expect(err.hint).toMatch(/key alone for now.*VPN/);
+      expect(err.hint).not.toMatch(/authorized_keys/);
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('maps a missing or garbled key file to ssh-key-unreadable', async () => {

@@ -181,9 +181,40 @@ function cancelledConnect(host: string, port: number): RoamlabError {
 
 type SshError = Error & { level?: string; code?: string };
 
-function mapConnectError(err: SshError, o: OpenSshTransportOptions): RoamlabError {
+/** What the gateway answered to the key: the methods it still wants, and whether the key counted. */
+interface AfterKey {
+  methodsLeft: string[];
+  keyAccepted: boolean;
+}
+
+/** "keyboard-interactive" and "password" as a person knows them. */
+function describeMethods(methods: string[]): string {
+  const named = methods.map((m) => (m === 'keyboard-interactive' ? 'a prompt (a one-time code or a password)' : m === 'password' ? 'a password' : m));
+  return [...new Set(named)].join(' or ');
+}
+
+function mapConnectError(err: SshError, o: OpenSshTransportOptions, afterKey?: AfterKey): RoamlabError {
   const { host, port, user } = o.ssh;
   const where = hostLabel(host, port);
+  if (err.level === 'client-authentication' && afterKey?.keyAccepted) {
+    // AuthenticationMethods publickey,keyboard-interactive: a second factor after the key.
+    return new RoamlabError(
+      'ssh-auth-failed',
+      `The SSH gateway ${where} accepted the key for user "${user}", then asked for a second step as well: ${describeMethods(afterKey.methodsLeft)}.`,
+      'Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether a key is enough from your network, or reach the hub over the facility VPN and leave "ssh" out of the profile.',
+      { host, port, user, methods: afterKey.methodsLeft.join(',') },
+      { cause: err },
+    );
+  }
+  if (err.level === 'client-authentication' && afterKey && !afterKey.methodsLeft.includes('publickey')) {
+    return new RoamlabError(
+      'ssh-auth-failed',
+      `The SSH gateway ${where} does not take keys for user "${user}"; it asks for ${describeMethods(afterKey.methodsLeft)}.`,
+      'Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether key sign-in can be enabled for you, or reach the hub over the facility VPN and leave "ssh" out of the profile.',
+      { host, port, user, methods: afterKey.methodsLeft.join(',') },
+      { cause: err },
+    );
+  }
   if (err.level === 'client-authentication') {
     return new RoamlabError(
       'ssh-auth-failed',
@@ -473,6 +504,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const keepaliveIntervalMs = o.keepaliveIntervalMs ?? 800;
   const keepaliveCountMax = o.keepaliveCountMax ?? 2;
   const publicKeyAuth: PublicKeyAuthMethod = { type: 'publickey', username: user, key: privateKey };
+  let keyOffered = false;
+  let afterKey: AfterKey | undefined;
   const config: ConnectConfig = {
     sock,
     username: user,
@@ -485,7 +518,16 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     // straight to publickey also skips ssh2's opening "none" attempt, one round trip. The key is
     // the one loadIdentity parsed (and decrypted), so it is not parsed twice.
     tryKeyboard: false,
-    authHandler: [publicKeyAuth],
+    authHandler: (methodsLeft, partialSuccess, next) => {
+      if (!keyOffered) {
+        keyOffered = true;
+        return next(publicKeyAuth);
+      }
+      // The key is all Roamlab offers: note what the gateway said to it, for the error.
+      afterKey = { methodsLeft: methodsLeft ?? [], keyAccepted: partialSuccess === true };
+      // false: no more methods (ssh2 takes it; its types leave it out).
+      (next as unknown as (no: false) => void)(false);
+    },
     algorithms: {
       cipher: [...CIPHERS],
       compress: ['none'],
@@ -536,11 +578,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       client.end();
       sock.destroy();
       // ssh2 reports a refused host key as a generic handshake error; ours says why.
-      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, o)));
+      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, o, afterKey)));
     };
     const onClose = () => {
       cleanup();
-      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), o));
+      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), o, afterKey));
     };
     const onReady = () => {
       cleanup();
