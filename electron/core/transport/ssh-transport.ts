@@ -196,21 +196,16 @@ function describeMethods(methods: string[]): string {
 function mapConnectError(err: SshError, o: OpenSshTransportOptions, afterKey?: AfterKey): RoamlabError {
   const { host, port, user } = o.ssh;
   const where = hostLabel(host, port);
-  if (err.level === 'client-authentication' && afterKey?.keyAccepted) {
-    // AuthenticationMethods publickey,keyboard-interactive: a second factor after the key.
+  if (err.level === 'client-authentication' && afterKey && (afterKey.keyAccepted || !afterKey.methodsLeft.includes('publickey'))) {
+    // More than a key is wanted: a second step after it (AuthenticationMethods
+    // publickey,keyboard-interactive: a one-time code), or another method instead of it.
+    const wants = describeMethods(afterKey.methodsLeft);
     return new RoamlabError(
       'ssh-auth-failed',
-      `The SSH gateway ${where} accepted the key for user "${user}", then asked for a second step as well: ${describeMethods(afterKey.methodsLeft)}.`,
-      'Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether a key is enough from your network, or reach the hub over the facility VPN and leave "ssh" out of the profile.',
-      { host, port, user, methods: afterKey.methodsLeft.join(',') },
-      { cause: err },
-    );
-  }
-  if (err.level === 'client-authentication' && afterKey && !afterKey.methodsLeft.includes('publickey')) {
-    return new RoamlabError(
-      'ssh-auth-failed',
-      `The SSH gateway ${where} does not take keys for user "${user}"; it asks for ${describeMethods(afterKey.methodsLeft)}.`,
-      'Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether key sign-in can be enabled for you, or reach the hub over the facility VPN and leave "ssh" out of the profile.',
+      afterKey.keyAccepted
+        ? `The SSH gateway ${where} accepted the key for user "${user}", then asked for a second step as well: ${wants}.`
+        : `The SSH gateway ${where} does not take keys for user "${user}"; it asks for ${wants}.`,
+      `Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether ${afterKey.keyAccepted ? 'a key is enough from your network' : 'key sign-in can be enabled for you'}, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
       { host, port, user, methods: afterKey.methodsLeft.join(',') },
       { cause: err },
     );
