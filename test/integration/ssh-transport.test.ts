@@ -478,6 +478,25 @@ describe('host keys', () => {
     await connect({ ssh, confirmUnknownHostKey: again });
     expect(again).not.toHaveBeenCalled();
   });
+
+  it('trusts a host key from the system-wide known_hosts (a managed laptop) without asking, and names that file when it no longer matches', async () => {
+    const mine = path.join(rig.dir, 'own', 'known_hosts');
+    const system = path.join(rig.dir, 'ssh_known_hosts');
+    await fsp.copyFile(rig.knownHostsFile, system);
+    const ask = vi.fn(async () => true);
+    const t = await connect({ ssh: sshOpts({ knownHostsFile: mine }), systemKnownHostsFiles: [system], confirmUnknownHostKey: ask });
+    expect((await get(`http://127.0.0.1:${hubPort}/ok`, t.agent)).status).toBe(200);
+    expect(ask).not.toHaveBeenCalled();
+    // Nothing is copied into the person's own file: the system's stays the one source.
+    expect(await fsp.readFile(mine, 'utf8').catch(() => 'absent')).toBe('absent');
+
+    const wrong = readFileSync(path.join(rig.dir, 'id_ed25519.pub'), 'utf8').split(' ')[1]!;
+    await fsp.writeFile(system, `[127.0.0.1]:${rig.port} ssh-ed25519 ${wrong}\n`);
+    const err = await expectKind(connect({ ssh: sshOpts({ knownHostsFile: mine }), systemKnownHostsFiles: [system], confirmUnknownHostKey: ask }), 'host-key-changed');
+    expect(err.message).toContain(`but ${system} expects ssh-ed25519 ${fingerprintSha256(Buffer.from(wrong, 'base64'))}`);
+    expect(err.hint).toContain(`-f ${system} (as administrator`);
+    expect(ask).not.toHaveBeenCalled();
+  });
 });
 
 describe('authentication and reachability', () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   appendHostKey,
   checkHostKey,
+  checkHostKeyFiles,
   checkHostKeyText,
   fingerprintSha256,
   formatKnownHostsLine,
@@ -18,6 +19,7 @@ import {
   matchHostPatternList,
   matchPattern,
   parseKnownHosts,
+  systemKnownHostsFiles,
 } from '../../electron/core/transport/known-hosts';
 
 /** A syntactically valid ed25519 public key blob with random key bytes. */
@@ -155,6 +157,32 @@ describe('files', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
+  it('reads the system file too, as ssh does: a match anywhere is trusted, revoked anywhere refused, else the file that knows other keys is named', async () => {
+    const mine = path.join(dir, 'user_known_hosts');
+    const system = path.join(dir, 'ssh_known_hosts');
+    const good = fakeKey();
+    const other = fakeKey();
+    await fsp.writeFile(mine, '');
+    await fsp.writeFile(system, `gate.example.org ${formatKnownHostsLine('gate.example.org', 22, 'ssh-ed25519', good).split(' ').slice(1).join(' ')}\n`);
+    const files = [mine, path.join(dir, 'absent'), system];
+    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', good)).toEqual({ status: 'match', file: system });
+    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', other)).toMatchObject({ status: 'changed', file: system, expected: [{ fingerprint: fingerprintSha256(good) }] });
+    expect(await checkHostKeyFiles(files, 'other.example.org', 22, 'ssh-ed25519', good)).toEqual({ status: 'unknown' });
+    expect(await knownKeyTypes(files, 'gate.example.org', 22)).toEqual(['ssh-ed25519']);
+    // The person's own file knows another key: the system's match still counts (ssh: HOST_OK).
+    await fsp.writeFile(mine, formatKnownHostsLine('gate.example.org', 22, 'ssh-ed25519', other) + '\n');
+    expect((await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', good)).status).toBe('match');
+    // Revoked in the system file beats a match in the person's own.
+    await fsp.appendFile(system, `@revoked * ssh-ed25519 ${b64(other)}\n`);
+    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', other)).toEqual({ status: 'revoked', file: system });
+  });
+
+  it('knows where OpenSSH keeps the system-wide file', () => {
+    expect(systemKnownHostsFiles('linux')).toEqual(['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+    expect(systemKnownHostsFiles('darwin')).toEqual(['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+    expect(systemKnownHostsFiles('win32')[0]).toMatch(/ssh\\ssh_known_hosts$/);
+  });
+
   it('treats a missing file as knowing no hosts', async () => {
     expect(await checkHostKey(path.join(dir, 'nope'), 'gate', 22, 'ssh-ed25519', fakeKey())).toEqual({ status: 'unknown' });
   });
@@ -171,7 +199,7 @@ describe('files', () => {
       `${formatKnownHostsLine('gate', 22, 'ssh-ed25519', k1)}\n[127.0.0.1]:2222 ssh-ed25519 ${b64(k2)}\n`,
     );
     expect((await checkHostKey(file, '127.0.0.1', 2222, 'ssh-ed25519', k2)).status).toBe('match');
-    expect(await knownKeyTypes(file, 'gate', 22)).toEqual(['ssh-ed25519']);
+    expect(await knownKeyTypes([file], 'gate', 22)).toEqual(['ssh-ed25519']);
   });
 
   it('adds a newline before appending to a file that lacks one', async () => {

@@ -183,13 +183,42 @@ export async function checkHostKey(
   return checkHostKeyText(await readIfExists(file), host, port, keyType, keyBlob);
 }
 
-/** Key types the file already holds for this host, so the client can ask for those first (as ssh does). */
-export async function knownKeyTypes(file: string, host: string, port: number): Promise<string[]> {
-  const text = await readIfExists(file);
-  const types = parseKnownHosts(text)
-    .filter((e) => e.marker === null && entryMatchesHost(e, host, port))
-    .map((e) => e.keyType);
+/**
+ * Check against every file ssh reads: the person's own, then the system's (GlobalKnownHostsFile,
+ * where managed machines get their facility's host keys). A key revoked in any of them is
+ * refused, a key any of them holds is trusted, and otherwise the first file that knows other keys
+ * for the host says "changed" and is named, as ssh names the file and line it warns about.
+ */
+export async function checkHostKeyFiles(
+  files: readonly string[],
+  host: string,
+  port: number,
+  keyType: string,
+  keyBlob: Buffer,
+): Promise<HostKeyCheck & { file?: string }> {
+  const results = await Promise.all(files.map(async (file) => ({ file, ...(await checkHostKey(file, host, port, keyType, keyBlob)) })));
+  return (
+    results.find((r) => r.status === 'revoked') ??
+    results.find((r) => r.status === 'match') ??
+    results.find((r) => r.status === 'changed') ?? { status: 'unknown' }
+  );
+}
+
+/** Key types the files already hold for this host, so the client can ask for those first (as ssh does). */
+export async function knownKeyTypes(files: readonly string[], host: string, port: number): Promise<string[]> {
+  const texts = await Promise.all(files.map(readIfExists));
+  const types = texts.flatMap((text) =>
+    parseKnownHosts(text)
+      .filter((e) => e.marker === null && entryMatchesHost(e, host, port))
+      .map((e) => e.keyType),
+  );
   return [...new Set(types)];
+}
+
+/** Where OpenSSH's GlobalKnownHostsFile is by default on this platform. */
+export function systemKnownHostsFiles(platform: NodeJS.Platform = process.platform): string[] {
+  if (platform === 'win32') return [path.win32.join(process.env.ProgramData ?? 'C:\\ProgramData', 'ssh', 'ssh_known_hosts')];
+  return ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
 }
 
 /** One known_hosts line in OpenSSH's own format (plain host name, as ssh writes with HashKnownHosts no). */

@@ -14,7 +14,7 @@ import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
-import { appendHostKey, checkHostKey, fingerprintSha256, keyTypeOfBlob, knownKeyTypes } from './known-hosts';
+import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, systemKnownHostsFiles } from './known-hosts';
 
 export interface SshOptions {
   host: string;
@@ -36,6 +36,11 @@ export interface OpenSshTransportOptions {
   ssh: SshOptions;
   /** called for an unknown host key; resolve true to accept (then it is written to knownHostsFile) */
   confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
+  /**
+   * Known-hosts files read besides the profile's own, never written (OpenSSH's
+   * GlobalKnownHostsFile; default: the platform's, systemKnownHostsFiles()).
+   */
+  systemKnownHostsFiles?: readonly string[];
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
   /**
@@ -406,6 +411,7 @@ export function hubTarget(hubUrl: URL): ForwardTarget {
 export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubTransport> {
   const { host, port, user, knownHostsFile } = o.ssh;
   const knownHosts = expandHome(knownHostsFile);
+  const knownHostsFiles = [knownHosts, ...(o.systemKnownHostsFiles ?? systemKnownHostsFiles())];
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
 
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
@@ -423,7 +429,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   try {
     // Ask for the host key types we already know first, as ssh does, so a host with several keys
     // presents the one we can check rather than one that would read as "changed".
-    const knownTypes = knownKeyTypes(knownHosts, host, port);
+    const knownTypes = knownKeyTypes(knownHostsFiles, host, port);
     knownTypes.catch(() => undefined);
     const identity = loadIdentity(o.ssh.identityFile, o.passphrase);
     identity.catch(() => undefined);
@@ -448,14 +454,15 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     const keyType = keyTypeOfBlob(key) ?? 'unknown';
     const fingerprint = fingerprintSha256(key);
     const where = hostLabel(host, port);
-    const result = await checkHostKey(knownHosts, host, port, keyType, key);
+    const result = await checkHostKeyFiles(knownHostsFiles, host, port, keyType, key);
+    const file = result.file ?? knownHosts;
     switch (result.status) {
       case 'match':
         return true;
       case 'revoked':
         hostKeyError = new RoamlabError(
           'host-key-changed',
-          `The SSH gateway ${where} presented a host key that is marked revoked in ${knownHosts} (${keyType} ${fingerprint}).`,
+          `The SSH gateway ${where} presented a host key that is marked revoked in ${file} (${keyType} ${fingerprint}).`,
           'Do not connect. Contact the facility: this key must no longer be used.',
           { host, port, keyType, presentedFingerprint: fingerprint, revoked: true },
         );
@@ -464,8 +471,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
         const expected = result.expected.map((e) => `${e.type} ${e.fingerprint}`).join(', ');
         hostKeyError = new RoamlabError(
           'host-key-changed',
-          `The host key of the SSH gateway ${where} has changed: it presented ${keyType} ${fingerprint}, but ${knownHosts} expects ${expected}.`,
-          `This can mean someone is intercepting the connection, or the facility replaced the key. Check the new fingerprint with the facility; only if they confirm it, remove the old line with: ssh-keygen -R '${port === 22 ? host : `[${host}]:${port}`}' -f ${knownHosts}`,
+          `The host key of the SSH gateway ${where} has changed: it presented ${keyType} ${fingerprint}, but ${file} expects ${expected}.`,
+          `This can mean someone is intercepting the connection, or the facility replaced the key. Check the new fingerprint with the facility; only if they confirm it, remove the old line with: ssh-keygen -R '${port === 22 ? host : `[${host}]:${port}`}' -f ${file}${file === knownHosts ? '' : ' (as administrator: it is the system-wide file)'}`,
           {
             host,
             port,
