@@ -746,7 +746,7 @@ const NOTES = `### What was tuned, and what limits the rest
   read (gateway 0.50× → 0.73× \`ssh -L\` in that experiment).
 - **What the port-forward row shows (2026-12-06).** The same transport as a plain port forward in
   its own process, no HTTP parsed, is \`ssh -L\`'s like for like. Its keep-alive latency meets
-  the goals (1.03×, p99 0.83 ms, in the run that wrote this), so the keep-alive gap of the
+  the goals (1.03×, p99 0.83 ms on 2026-12-06; the table has this run's), so the keep-alive gap of the
   Lab page's path is the gateway's HTTP hop, which the security model needs: every request is
   parsed to check its session cookie, Host and Origin, and given the token. Forwarding below HTTP
   after a connection's first request would skip those checks for every later request on it.
