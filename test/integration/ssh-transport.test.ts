@@ -13,6 +13,7 @@ import { fingerprintSha256 } from '../../electron/core/transport/known-hosts';
 import { openSshTransport, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { childPids, freePort, startSshd, type RigSshd } from '../rig/sshd';
+import { startNginx } from '../rig/nginx';
 import { startSlowLink } from '../rig/slow-link';
 
 let rig: RigSshd;
@@ -186,29 +187,21 @@ describe('tunnel', () => {
     }
   });
 
-  it('answers a request after the hub closed an idle connection without a Keep-Alive hint (nginx, Apache)', async () => {
-    // nginx and Apache close idle keep-alive connections (nginx after 75 s) without saying when
-    // in a Keep-Alive header. sshd then sends the channel's EOF and no close; a request written on
-    // that pooled channel went to a closed socket and got no answer and no error, ever.
-    const net = await import('node:net');
-    const front = net.createServer((s) => {
-      s.on('error', () => undefined);
-      s.on('data', (d: Buffer) => {
-        if (!d.includes('\r\n\r\n')) return;
-        s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nfront');
-        setTimeout(() => s.end(), 200);
-      });
-    });
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  it('answers a request after nginx in front of the hub closed an idle connection (no Keep-Alive hint)', async () => {
+    // nginx (keepalive_timeout 75 s by default) closes idle client connections without saying
+    // when in a Keep-Alive header. sshd then sends the channel's EOF and no close; a request
+    // written on that pooled channel went to a closed socket and got no answer and no error, ever.
+    const front = await startNginx({ upstreamPort: hubPort, keepaliveTimeoutS: 1 });
     try {
-      const port = (front.address() as AddressInfo).port;
-      const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${port}/`), ssh: sshOpts() });
+      const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${front.port}/hub/`), ssh: sshOpts() });
       open.push(t);
-      expect(await get(`http://127.0.0.1:${port}/1`, t.agent, { timeout: 5000 })).toEqual({ status: 200, body: 'front' });
-      await new Promise((r) => setTimeout(r, 600));
-      expect(await get(`http://127.0.0.1:${port}/2`, t.agent, { timeout: 5000 })).toEqual({ status: 200, body: 'front' });
+      const first = await get(`http://127.0.0.1:${front.port}/hub/one`, t.agent, { timeout: 5000 });
+      expect(first).toEqual({ status: 200, body: 'hub says GET /hub/one' });
+      await new Promise((r) => setTimeout(r, 1600));
+      const second = await get(`http://127.0.0.1:${front.port}/hub/two`, t.agent, { timeout: 5000 });
+      expect(second).toEqual({ status: 200, body: 'hub says GET /hub/two' });
     } finally {
-      front.close();
+      await front.stop();
     }
   });
 

@@ -23,6 +23,7 @@ packages=(
   python3-psutil
   python3-ipykernel
   node-configurable-http-proxy
+  nginx
   openssh-server
   openssh-client
   gnome-keyring
@@ -77,12 +78,17 @@ else
     apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1 || fail "apt-get install ${missing[*]}"
   fi
   say "host packages: installed ${#missing[@]}"
+  # The tests run nginx with a config of their own; one the package started (where no
+  # policy-rc.d stops it) would only hold port 80.
+  if [[ " ${missing[*]} " == *" nginx "* ]]; then
+    /usr/sbin/nginx -s quit >>"$log" 2>&1 || true
+  fi
 fi
 
 # Sanity of what the tests call directly.
 for bin in /usr/bin/jupyterhub /usr/bin/jupyterhub-singleuser /usr/bin/configurable-http-proxy \
   /usr/bin/dbus-daemon /usr/bin/gnome-keyring-daemon /usr/bin/secret-tool /usr/sbin/debootstrap /usr/sbin/chroot \
-  /usr/sbin/sshd /usr/bin/ssh /usr/sbin/ip /usr/sbin/nft; do
+  /usr/sbin/sshd /usr/bin/ssh /usr/sbin/ip /usr/sbin/nft /usr/sbin/nginx; do
   [[ -x "$bin" ]] || fail "$bin is missing"
 done
 host_hub=$(/usr/bin/jupyterhub --version 2>>"$log" | tail -n 1) || fail "/usr/bin/jupyterhub --version"
