@@ -19,6 +19,7 @@ import {
   matchHostPatternList,
   matchPattern,
   parseKnownHosts,
+  readKnownHostsFiles,
   systemKnownHostsFiles,
 } from '../../electron/core/transport/known-hosts';
 
@@ -165,16 +166,18 @@ describe('files', () => {
     await fsp.writeFile(mine, '');
     await fsp.writeFile(system, `gate.example.org ${formatKnownHostsLine('gate.example.org', 22, 'ssh-ed25519', good).split(' ').slice(1).join(' ')}\n`);
     const files = [mine, path.join(dir, 'absent'), system];
-    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', good)).toEqual({ status: 'match', file: system });
-    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', other)).toMatchObject({ status: 'changed', file: system, expected: [{ fingerprint: fingerprintSha256(good) }] });
-    expect(await checkHostKeyFiles(files, 'other.example.org', 22, 'ssh-ed25519', good)).toEqual({ status: 'unknown' });
-    expect(await knownKeyTypes(files, 'gate.example.org', 22)).toEqual(['ssh-ed25519']);
+    // Read afresh each time: the files change below, and a connect reads them once.
+    const check = async (host: string, key: Buffer) => checkHostKeyFiles(await readKnownHostsFiles(files), host, 22, 'ssh-ed25519', key);
+    expect(await check('gate.example.org', good)).toEqual({ status: 'match', file: system });
+    expect(await check('gate.example.org', other)).toMatchObject({ status: 'changed', file: system, expected: [{ fingerprint: fingerprintSha256(good) }] });
+    expect(await check('other.example.org', good)).toEqual({ status: 'unknown' });
+    expect(knownKeyTypes(await readKnownHostsFiles(files), 'gate.example.org', 22)).toEqual(['ssh-ed25519']);
     // The person's own file knows another key: the system's match still counts (ssh: HOST_OK).
     await fsp.writeFile(mine, formatKnownHostsLine('gate.example.org', 22, 'ssh-ed25519', other) + '\n');
-    expect((await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', good)).status).toBe('match');
+    expect((await check('gate.example.org', good)).status).toBe('match');
     // Revoked in the system file beats a match in the person's own.
     await fsp.appendFile(system, `@revoked * ssh-ed25519 ${b64(other)}\n`);
-    expect(await checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', other)).toEqual({ status: 'revoked', file: system });
+    expect(await check('gate.example.org', other)).toEqual({ status: 'revoked', file: system });
   });
 
   it('knows where OpenSSH keeps the system-wide file', () => {
@@ -199,7 +202,7 @@ describe('files', () => {
       `${formatKnownHostsLine('gate', 22, 'ssh-ed25519', k1)}\n[127.0.0.1]:2222 ssh-ed25519 ${b64(k2)}\n`,
     );
     expect((await checkHostKey(file, '127.0.0.1', 2222, 'ssh-ed25519', k2)).status).toBe('match');
-    expect(await knownKeyTypes([file], 'gate', 22)).toEqual(['ssh-ed25519']);
+    expect(knownKeyTypes(await readKnownHostsFiles([file]), 'gate', 22)).toEqual(['ssh-ed25519']);
   });
 
   it('adds a newline before appending to a file that lacks one', async () => {

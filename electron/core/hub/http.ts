@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import { RoamlabError, type ErrorDetails } from '../errors';
 import { loadHttps } from '../lazy-modules';
+import type { ForwardError } from '../transport/ssh-transport';
 import type { HubTransport } from '../transport/transport';
 
 /**
@@ -86,7 +87,7 @@ const UNREACHABLE_HINT =
 function connectionError(err: NodeJS.ErrnoException, url: URL, transport: HubTransport): RoamlabError {
   const code = err.code ?? 'error';
   const via = transport.describe && transport.describe !== 'direct' ? ` (via ${transport.describe})` : '';
-  const refused = (err as { forwardRefused?: 'prohibited' | 'failed' }).forwardRefused;
+  const refused = (err as Partial<ForwardError>).forwardRefused;
   if (refused) {
     // The SSH gateway answered; the hop from it to the hub failed (ssh-transport.ts forwardError).
     return new RoamlabError(

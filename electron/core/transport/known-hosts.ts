@@ -183,20 +183,31 @@ export async function checkHostKey(
   return checkHostKeyText(await readIfExists(file), host, port, keyType, keyBlob);
 }
 
+/** A known_hosts file as read once per connect: its path (for messages) and its text ('' if absent). */
+export interface KnownHostsText {
+  file: string;
+  text: string;
+}
+
+/** Read every file ssh reads, once: the person's own, then the system's (GlobalKnownHostsFile). */
+export function readKnownHostsFiles(files: readonly string[]): Promise<KnownHostsText[]> {
+  return Promise.all(files.map(async (file) => ({ file, text: await readIfExists(file) })));
+}
+
 /**
- * Check against every file ssh reads: the person's own, then the system's (GlobalKnownHostsFile,
- * where managed machines get their facility's host keys). A key revoked in any of them is
- * refused, a key any of them holds is trusted, and otherwise the first file that knows other keys
- * for the host says "changed" and is named, as ssh names the file and line it warns about.
+ * Check against every file ssh reads (the system's is where managed machines get their
+ * facility's host keys). A key revoked in any of them is refused, a key any of them holds is
+ * trusted, and otherwise the first file that knows other keys for the host says "changed" and is
+ * named, as ssh names the file and line it warns about.
  */
-export async function checkHostKeyFiles(
-  files: readonly string[],
+export function checkHostKeyFiles(
+  read: readonly KnownHostsText[],
   host: string,
   port: number,
   keyType: string,
   keyBlob: Buffer,
-): Promise<HostKeyCheck & { file?: string }> {
-  const results = await Promise.all(files.map(async (file) => ({ file, ...(await checkHostKey(file, host, port, keyType, keyBlob)) })));
+): HostKeyCheck & { file?: string } {
+  const results = read.map(({ file, text }) => ({ file, ...checkHostKeyText(text, host, port, keyType, keyBlob) }));
   return (
     results.find((r) => r.status === 'revoked') ??
     results.find((r) => r.status === 'match') ??
@@ -205,9 +216,8 @@ export async function checkHostKeyFiles(
 }
 
 /** Key types the files already hold for this host, so the client can ask for those first (as ssh does). */
-export async function knownKeyTypes(files: readonly string[], host: string, port: number): Promise<string[]> {
-  const texts = await Promise.all(files.map(readIfExists));
-  const types = texts.flatMap((text) =>
+export function knownKeyTypes(read: readonly KnownHostsText[], host: string, port: number): string[] {
+  const types = read.flatMap(({ text }) =>
     parseKnownHosts(text)
       .filter((e) => e.marker === null && entryMatchesHost(e, host, port))
       .map((e) => e.keyType),

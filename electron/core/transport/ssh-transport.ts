@@ -14,7 +14,7 @@ import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
-import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, systemKnownHostsFiles } from './known-hosts';
+import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, readKnownHostsFiles, systemKnownHostsFiles, type KnownHostsText } from './known-hosts';
 
 export interface SshOptions {
   host: string;
@@ -425,12 +425,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   });
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
   let privateKey: ParsedKey;
-  let known: string[];
+  let known: KnownHostsText[];
   try {
-    // Ask for the host key types we already know first, as ssh does, so a host with several keys
-    // presents the one we can check rather than one that would read as "changed".
-    const knownTypes = knownKeyTypes(knownHostsFiles, host, port);
-    knownTypes.catch(() => undefined);
+    // Read once: for the key types to ask for first and, later, to check the presented key.
+    const knownRead = readKnownHostsFiles(knownHostsFiles);
+    knownRead.catch(() => undefined);
     const identity = loadIdentity(o.ssh.identityFile, o.passphrase);
     identity.catch(() => undefined);
     // net.connect issues its connect() on the next tick: let it (and the file reads) go out
@@ -438,12 +437,14 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     await new Promise((resolve) => setImmediate(resolve));
     loadSsh2();
     privateKey = await identity;
-    known = await knownTypes;
+    known = await knownRead;
   } catch (e) {
     connecting.then((s) => s.destroy(), () => undefined);
     throw e;
   }
-  const hostKeyFirst = known.flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
+  // Ask for the host key types we already know first, as ssh does, so a host with several keys
+  // presents the one we can check rather than one that would read as "changed".
+  const hostKeyFirst = knownKeyTypes(known, host, port).flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
   const sock = await connecting;
   const client = new (loadSsh2().Client)();
   let hostKeyError: RoamlabError | undefined;
@@ -454,7 +455,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     const keyType = keyTypeOfBlob(key) ?? 'unknown';
     const fingerprint = fingerprintSha256(key);
     const where = hostLabel(host, port);
-    const result = await checkHostKeyFiles(knownHostsFiles, host, port, keyType, key);
+    const result = checkHostKeyFiles(known, host, port, keyType, key);
     const file = result.file ?? knownHosts;
     switch (result.status) {
       case 'match':
