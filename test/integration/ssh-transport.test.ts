@@ -15,6 +15,7 @@ import type { HubTransport } from '../../electron/core/transport/transport';
 import { childPids, freePort, startSshd, type RigSshd } from '../rig/sshd';
 import { startNginx } from '../rig/nginx';
 import { startSlowLink } from '../rig/slow-link';
+import { makeTestCa } from '../rig/tls';
 
 let rig: RigSshd;
 let hub: http.Server;
@@ -22,7 +23,7 @@ let hubPort: number;
 let hubConnections = 0;
 let tlsHub: https.Server;
 let tlsPort: number;
-let caCert: string;
+let caFile: string;
 const open: HubTransport[] = [];
 
 function get(url: string, agent: http.Agent, extra: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
@@ -122,14 +123,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
   hubPort = (hub.address() as AddressInfo).port;
 
-  // A TLS hub named "localhost", signed by a throwaway CA the test trusts explicitly.
-  const d = rig.dir;
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=Roamlab test CA', '-keyout', `${d}/ca.key`, '-out', `${d}/ca.crt`], { stdio: 'ignore' });
-  execFileSync('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-keyout', `${d}/hub.key`, '-out', `${d}/hub.csr`], { stdio: 'ignore' });
-  await fsp.writeFile(`${d}/ext.cnf`, 'subjectAltName=DNS:localhost\n');
-  execFileSync('openssl', ['x509', '-req', '-in', `${d}/hub.csr`, '-CA', `${d}/ca.crt`, '-CAkey', `${d}/ca.key`, '-CAcreateserial', '-days', '1', '-extfile', `${d}/ext.cnf`, '-out', `${d}/hub.crt`], { stdio: 'ignore' });
-  caCert = readFileSync(`${d}/ca.crt`, 'utf8');
-  tlsHub = https.createServer({ key: readFileSync(`${d}/hub.key`), cert: readFileSync(`${d}/hub.crt`) }, (req, res) =>
+  // A TLS hub named "localhost", signed by a throwaway CA that stands in for the OS's store.
+  const ca = await makeTestCa(rig.dir);
+  caFile = ca.caFile;
+  tlsHub = https.createServer({ key: readFileSync(ca.keyFile), cert: readFileSync(ca.certFile) }, (req, res) =>
     res.end(`tls hub says ${req.url}`),
   );
   await new Promise<void>((r) => tlsHub.listen(0, '127.0.0.1', r));
@@ -291,13 +288,15 @@ describe('tunnel', () => {
     expect(echoed).toBe('ping-pong!');
   });
 
-  it('reaches an https hub with its own name, certificate checks on', async () => {
-    const t = await openSshTransport({ hubUrl: new URL(`https://localhost:${tlsPort}/`), ssh: sshOpts() });
+  it('reaches an https hub with its own name, its CA in the system store, certificate checks on', async () => {
+    const t = await openSshTransport({ hubUrl: new URL(`https://localhost:${tlsPort}/`), ssh: sshOpts(), trust: { systemCaFiles: [caFile] } });
     open.push(t);
-    const r = await get(`https://localhost:${tlsPort}/hub/api`, t.agent, { ca: caCert });
+    const r = await get(`https://localhost:${tlsPort}/hub/api`, t.agent);
     expect(r.body).toBe('tls hub says /hub/api');
-    // Without the CA the certificate is not trusted: the check really is on.
-    await expect(get(`https://localhost:${tlsPort}/again`, t.agent)).rejects.toThrow(/certificate/i);
+    // A CA the system does not hold is not trusted: the check really is on.
+    const u = await openSshTransport({ hubUrl: new URL(`https://localhost:${tlsPort}/`), ssh: sshOpts() });
+    open.push(u);
+    await expect(get(`https://localhost:${tlsPort}/again`, u.agent)).rejects.toThrow(/certificate/i);
   });
 
   it('reports a refused forward as a request error, not a crash', async () => {

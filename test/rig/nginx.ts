@@ -23,6 +23,8 @@ export interface StartNginxOptions {
   upstreamPort: number;
   /** keepalive_timeout for clients, seconds (nginx's default is 75). */
   keepaliveTimeoutS?: number;
+  /** Serve https with this certificate and key (PEM files), as a facility's front does. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export async function startNginx(o: StartNginxOptions): Promise<RigNginx> {
@@ -44,12 +46,16 @@ http {
   uwsgi_temp_path ${t('uwsgi')};
   scgi_temp_path ${t('scgi')};
   keepalive_timeout ${o.keepaliveTimeoutS ?? 75}s;
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
-    listen 127.0.0.1:${port};
-    location / {
+    listen 127.0.0.1:${port}${o.tls ? ' ssl' : ''};
+${o.tls ? `    ssl_certificate ${o.tls.certFile};\n    ssl_certificate_key ${o.tls.keyFile};\n` : ''}    location / {
       proxy_pass http://127.0.0.1:${o.upstreamPort};
       proxy_http_version 1.1;
       proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
       proxy_buffering off;
     }
   }

@@ -84,6 +84,42 @@ export function describeTarget(url: URL): string {
 const UNREACHABLE_HINT =
   'Check the network connection (and VPN or SSH gateway), and the hub URL in the facility profile.';
 
+/**
+ * What a TLS failure code means to the person (Node's codes: OpenSSL's verify errors, and its own
+ * for a name mismatch); undefined when the code is not about TLS. The certificate was checked
+ * against Node's CAs and the system's store (transport/trust-store.ts).
+ */
+export function tlsProblem(code: string): { what: string; hint: string } | undefined {
+  switch (code) {
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return {
+        what: 'its TLS certificate is signed by an authority this computer does not trust',
+        hint:
+          "If the facility uses a certificate authority of its own, install that CA's certificate in this computer's certificate store " +
+          '(ask the facility or your IT department for it; on Linux: update-ca-certificates or update-ca-trust), then try again. Check the hub URL in the profile, too.',
+      };
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return {
+        what: code === 'CERT_HAS_EXPIRED' ? 'its TLS certificate has expired' : 'its TLS certificate is not valid yet',
+        hint: "Check that this computer's date and time are right; if they are, the facility has to renew the hub's certificate.",
+      };
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return {
+        what: 'its TLS certificate is for another host name',
+        hint: 'Check the host name in the hub URL of the facility profile: it has to be the name the hub\'s certificate is issued for.',
+      };
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/i.test(code)) {
+    return { what: `its TLS certificate was not accepted (${code})`, hint: 'Check the hub URL in the facility profile, and ask the facility about its certificate.' };
+  }
+  return undefined;
+}
+
 function connectionError(err: NodeJS.ErrnoException, url: URL, transport: HubTransport): RoamlabError {
   const code = err.code ?? 'error';
   const via = transport.describe && transport.describe !== 'direct' ? ` (via ${transport.describe})` : '';
@@ -100,11 +136,11 @@ function connectionError(err: NodeJS.ErrnoException, url: URL, transport: HubTra
       { cause: err },
     );
   }
-  const tls = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO/i.test(code);
+  const tls = tlsProblem(code);
   return new RoamlabError(
     'hub-unreachable',
-    `Cannot reach the hub at ${url.origin}${via}: ${tls ? 'its TLS certificate was not accepted' : code}.`,
-    tls ? 'The hub presented a certificate this computer does not trust; ask the facility, and check the hub URL.' : UNREACHABLE_HINT,
+    `Cannot reach the hub at ${url.origin}${via}: ${tls ? tls.what : code}.`,
+    tls ? tls.hint : UNREACHABLE_HINT,
     { code, target: describeTarget(url) },
     { cause: err },
   );

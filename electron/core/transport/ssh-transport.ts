@@ -14,6 +14,7 @@ import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
+import { hubSecureContext, type TrustOptions } from './trust-store';
 import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, readKnownHostsFiles, systemKnownHostsFiles, type KnownHostsText } from './known-hosts';
 
 export interface SshOptions {
@@ -41,6 +42,8 @@ export interface OpenSshTransportOptions {
    * GlobalKnownHostsFile; default: the platform's, systemKnownHostsFiles()).
    */
   systemKnownHostsFiles?: readonly string[];
+  /** Whose CAs an https hub's certificate is checked against (default: Node's and the OS's; trust-store.ts). */
+  trust?: TrustOptions;
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
   /**
@@ -366,14 +369,15 @@ class SshHttpAgent extends http.Agent {
  * The class is made on first use, as https and tls are loaded then (a hub behind the gateway is
  * often plain http).
  */
-let SshHttpsAgent: (new (client: Client, target: ForwardTarget) => https.Agent) | undefined;
-function sshHttpsAgent(client: Client, target: ForwardTarget): https.Agent {
+let SshHttpsAgent: (new (client: Client, target: ForwardTarget, trust: TrustOptions) => https.Agent) | undefined;
+function sshHttpsAgent(client: Client, target: ForwardTarget, trust: TrustOptions): https.Agent {
   SshHttpsAgent ??= class extends loadHttps().Agent {
     constructor(
       private readonly client: Client,
       private readonly target: ForwardTarget,
+      trust: TrustOptions,
     ) {
-      super({ keepAlive: true });
+      super({ keepAlive: true, secureContext: hubSecureContext(trust) });
     }
     override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
       openChannel(this.client, this.target, (err, ch) => {
@@ -393,7 +397,7 @@ function sshHttpsAgent(client: Client, target: ForwardTarget): https.Agent {
       return undefined;
     }
   };
-  return new SshHttpsAgent(client, target);
+  return new SshHttpsAgent(client, target, trust);
 }
 
 /** Host (IPv6 without brackets) and port of the hub URL, the port defaulted by scheme. */
@@ -664,7 +668,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   });
 
   const target = hubTarget(o.hubUrl);
-  const agent = o.hubUrl.protocol === 'https:' ? sshHttpsAgent(client, target) : new SshHttpAgent(client, target);
+  const agent = o.hubUrl.protocol === 'https:' ? sshHttpsAgent(client, target, o.trust ?? {}) : new SshHttpAgent(client, target);
   honourKeepAliveHint(agent, () => rtt.ms);
 
   return {
