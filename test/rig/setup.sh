@@ -24,6 +24,8 @@ packages=(
   python3-ipykernel
   node-configurable-http-proxy
   nginx
+  openssl
+  ca-certificates
   openssh-server
   openssh-client
   gnome-keyring
@@ -88,7 +90,7 @@ fi
 # Sanity of what the tests call directly.
 for bin in /usr/bin/jupyterhub /usr/bin/jupyterhub-singleuser /usr/bin/configurable-http-proxy \
   /usr/bin/dbus-daemon /usr/bin/gnome-keyring-daemon /usr/bin/secret-tool /usr/sbin/debootstrap /usr/sbin/chroot \
-  /usr/sbin/sshd /usr/bin/ssh /usr/sbin/ip /usr/sbin/nft /usr/sbin/nginx; do
+  /usr/sbin/sshd /usr/bin/ssh /usr/sbin/ip /usr/sbin/nft /usr/sbin/nginx /usr/bin/openssl; do
   [[ -x "$bin" ]] || fail "$bin is missing"
 done
 host_hub=$(/usr/bin/jupyterhub --version 2>>"$log" | tail -n 1) || fail "/usr/bin/jupyterhub --version"
