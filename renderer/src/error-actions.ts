@@ -89,8 +89,13 @@ export function errorAction(error: ErrorInfo): ErrorAction {
         field,
       };
     }
-    case 'ssh-auth-failed':
     case 'ssh-key-unreadable':
+      // An encrypted key, or one that lives only in an agent: the agent is the way in, not the profile.
+      if (error.details.encrypted === true || error.details.publicOnly === true) {
+        return { action: 'retry', text: 'Load the key into your SSH agent (ssh-add), then try again.' };
+      }
+      return { action: 'fix-profile', text: 'Check the SSH user and key in the facility profile.' };
+    case 'ssh-auth-failed':
       return { action: 'fix-profile', text: 'Check the SSH user and key in the facility profile.' };
     case 'keychain-unavailable':
       return { action: 'keychain', text: 'Unlock or start the system keychain, then try again.' };

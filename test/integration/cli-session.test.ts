@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -96,6 +97,38 @@ describe.each([
     expect(r.stdout).toMatch(/small\s+Small — 2 GB, 1 core\n/);
     expect(r.stdout).toMatch(/slow\s+.*\(offered by the hub\)/);
     expect(r.stdout).toMatch(/tiny\s+.*\(offered by the hub\)/);
+  });
+
+  it('signs in through the gateway with an encrypted key that ssh-agent holds: no passphrase asked or stored', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'roamlab-agent-'));
+    const sock = path.join(dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      const key = path.join(dir, 'id_ed25519');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'agent phrase', '-f', key]);
+      appendFileSync(path.join(sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
+      const askpass = path.join(dir, 'askpass.sh');
+      writeFileSync(askpass, "#!/bin/sh\necho 'agent phrase'\n", { mode: 0o700 });
+      execFileSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: 'ignore' });
+      const agentId = `${id}-agent`;
+      const profile = path.join(dir, 'p.json');
+      writeFileSync(profile, JSON.stringify({ schema: 1, id: agentId, name: 'Key in the agent', hub: { url: hub.url }, ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: key, knownHostsFile: sshd.knownHostsFile }, classes: [] }));
+      const args = ['login', agentId, '--facility-file', profile, '--user', user, '--password-stdin'];
+      const without = await runCli(args, { ...env, SSH_AUTH_SOCK: '' }, hub.password);
+      expect(without.code).toBe(3);
+      expect(without.stderr).toMatch(/passphrase/);
+      expect(without.stderr).toContain(`ssh-add ${key}`);
+      const r = await runCli(args, { ...env, SSH_AUTH_SOCK: sock }, hub.password);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(await keychainEntry(`${agentId}/token/${user}`).getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
+      expect(await keychainEntry(`${agentId}/passphrase/${sshd.user}`).getPassword()).toBeNull();
+      await runCli(['logout', agentId, '--facility-file', profile], env);
+    } finally {
+      agent.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('mints a new token from the stored password when the hub revokes the old one', async () => {

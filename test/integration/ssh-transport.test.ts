@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -538,11 +538,77 @@ describe('authentication and reachability', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-f', key]);
     await fsp.appendFile(path.join(rig.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
     const ssh = sshOpts({ identityFile: key });
-    const none = await expectKind(connect({ ssh }), 'ssh-key-unreadable');
+    const none = await expectKind(connect({ ssh, agent: false }), 'ssh-key-unreadable');
     expect(none.details.encrypted).toBe(true);
-    await expectKind(connect({ ssh, passphrase: 'wrong' }), 'ssh-key-unreadable');
-    const t = await connect({ ssh, passphrase: 'correct horse' });
+    expect(none.message).toMatch(/No SSH agent is running/);
+    expect(none.hint).toContain(`ssh-add ${key}`);
+    await expectKind(connect({ ssh, passphrase: 'wrong', agent: false }), 'ssh-key-unreadable');
+    const t = await connect({ ssh, passphrase: 'correct horse', agent: false });
     expect((await get(`http://127.0.0.1:${hubPort}/locked`, t.agent)).status).toBe(200);
+  });
+
+  describe('with an SSH agent (OpenSSH ssh-agent)', () => {
+    let agent: ChildProcess;
+    let sock: string;
+    const agentEnv = () => ({ ...process.env, SSH_AUTH_SOCK: sock });
+    /** ssh-add, the passphrase typed in through SSH_ASKPASS as a desktop's askpass would. */
+    const sshAdd = async (key: string, passphrase = '') => {
+      const askpass = path.join(rig.dir, 'askpass.sh');
+      await fsp.writeFile(askpass, `#!/bin/sh\nprintf '%s\\n' '${passphrase}'\n`, { mode: 0o700 });
+      execFileSync('ssh-add', ['-q', key], { env: { ...agentEnv(), SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    };
+    const newKey = async (name: string, passphrase = '', authorize = true) => {
+      const key = path.join(rig.dir, name);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-f', key]);
+      if (authorize) await fsp.appendFile(path.join(rig.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+      return key;
+    };
+
+    beforeAll(async () => {
+      sock = path.join(rig.dir, 'agent.sock');
+      agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(existsSync(sock)).toBe(true);
+    });
+    afterAll(() => {
+      agent?.kill();
+    });
+
+    it('signs in with an encrypted key the agent holds: no passphrase asked or stored', async () => {
+      const key = await newKey('agent-locked', 'tr0ub4dor');
+      await sshAdd(key, 'tr0ub4dor');
+      const t = await connect({ ssh: sshOpts({ identityFile: key }), agent: sock });
+      expect((await get(`http://127.0.0.1:${hubPort}/via-agent`, t.agent)).status).toBe(200);
+    });
+
+    it('signs in with a key that lives only in the agent, the profile naming its .pub', async () => {
+      const key = await newKey('agent-only');
+      await sshAdd(key);
+      await fsp.rm(key); // as with 1Password, Secretive or a hardware key: no private key file
+      const t = await connect({ ssh: sshOpts({ identityFile: `${key}.pub` }), agent: sock });
+      expect((await get(`http://127.0.0.1:${hubPort}/agent-only`, t.agent)).status).toBe(200);
+      // The private key's name works too, as in ssh's IdentityFile: its .pub tells which agent key.
+      const u = await connect({ ssh: sshOpts({ identityFile: key }), agent: sock });
+      expect((await get(`http://127.0.0.1:${hubPort}/agent-only-2`, u.agent)).status).toBe(200);
+    });
+
+    it('offers only the profile\'s key from an agent holding many (sshd stops after 6 failed keys)', async () => {
+      for (let i = 0; i < 7; i++) await sshAdd(await newKey(`other-${i}`, '', false));
+      const key = await newKey('among-many', 'pass phrase');
+      await sshAdd(key, 'pass phrase');
+      expect(execFileSync('ssh-add', ['-l'], { env: agentEnv(), encoding: 'utf8' }).trim().split('\n').length).toBeGreaterThanOrEqual(9);
+      const t = await connect({ ssh: sshOpts({ identityFile: key }), agent: sock });
+      expect((await get(`http://127.0.0.1:${hubPort}/among-many`, t.agent)).status).toBe(200);
+    });
+
+    it('says so when the agent does not hold the key, or is not there', async () => {
+      const key = await newKey('not-in-agent', 'secret words');
+      const missing = await expectKind(connect({ ssh: sshOpts({ identityFile: key }), agent: sock }), 'ssh-key-unreadable');
+      expect(missing.message).toMatch(/passphrase.*Your SSH agent holds \d+ key\(s\), but not this one/s);
+      expect(missing.hint).toContain(`ssh-add ${key}`);
+      const gone = await expectKind(connect({ ssh: sshOpts({ identityFile: key }), agent: path.join(rig.dir, 'no-agent.sock') }), 'ssh-key-unreadable');
+      expect(gone.message).toMatch(/holds no keys, or did not answer/);
+    });
   });
 
   it('maps a closed port to ssh-unreachable', async () => {

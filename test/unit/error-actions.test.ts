@@ -63,6 +63,12 @@ describe('errorAction: what the launcher offers for each error kind', () => {
     expect(errorAction(err('profile-invalid')).field).toBeUndefined();
   });
 
+  it('a key that needs its agent says to load it there; an unreadable key file points at the profile', () => {
+    expect(errorAction(err('ssh-key-unreadable', { encrypted: true }))).toMatchObject({ action: 'retry', text: expect.stringContaining('ssh-add') });
+    expect(errorAction(err('ssh-key-unreadable', { publicOnly: true })).action).toBe('retry');
+    expect(errorAction(err('ssh-key-unreadable', { code: 'ENOENT' })).action).toBe('fix-profile');
+  });
+
   it('a cancelled session asks nothing of the person', () => {
     expect(errorAction(err('cancelled'))).toEqual({ action: 'none', text: '' });
   });

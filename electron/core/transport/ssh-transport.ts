@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
-import type { Client, ClientChannel, ConnectConfig, ParsedKey, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
+import type { AgentAuthMethod, BaseAgent, Client, ClientChannel, ConnectConfig, ParsedKey, PublicKeyAuthMethod, ServerHostKeyAlgorithm } from 'ssh2';
 
 import { RoamlabError } from '../errors';
 import { loadHttps, loadSsh2, loadTls } from '../lazy-modules';
@@ -15,6 +15,7 @@ import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
 import { hubSecureContext, type TrustOptions } from './trust-store';
+import { agentKeys, defaultAgentPath, matchingKeys, publicKeyOf, restrictedAgent } from './ssh-agent';
 import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, readKnownHostsFiles, systemKnownHostsFiles, type KnownHostsText } from './known-hosts';
 
 export interface SshOptions {
@@ -46,6 +47,11 @@ export interface OpenSshTransportOptions {
   trust?: TrustOptions;
   /** for an encrypted identity file (read from the keychain by the caller) */
   passphrase?: string;
+  /**
+   * The SSH agent's socket (Windows: pipe), used when the key file cannot be used by itself
+   * (ssh-agent.ts). Default: defaultAgentPath() (SSH_AUTH_SOCK); false: no agent.
+   */
+  agent?: string | false;
   /**
    * SSH keepalive every this many ms of silence (default 800): a dead link is noticed after
    * interval × (countMax + 1), 2.4 s, where OpenSSH's defaults never notice — or, on a link whose
@@ -140,7 +146,50 @@ async function loadIdentity(file: string, passphrase: string | undefined): Promi
       { file: where, encrypted },
     );
   }
+  if (!(key as ParsedKey).isPrivateKey()) {
+    throw new RoamlabError(
+      'ssh-key-unreadable',
+      `The SSH key ${where} is a public key; its private key is not in your SSH agent.`,
+      'Load the private key into your SSH agent (ssh-add, or your password manager\'s agent), or name the private key file in the facility profile.',
+      { file: where, publicOnly: true },
+    );
+  }
   return key as ParsedKey;
+}
+
+/** How Roamlab signs in: the key file itself, or the SSH agent holding it (ssh-agent.ts). */
+type Credential = { kind: 'file'; key: ParsedKey } | { kind: 'agent'; agent: BaseAgent; keys: number };
+
+/**
+ * The key file when it can be used by itself (as before: no agent round trip on the way to the
+ * gateway); else the agent, when it holds that key (or, with no public key to match, any key).
+ * When neither works the file's own error stands, with the agent's part in it.
+ */
+async function chooseCredential(file: string, passphrase: string | undefined, agentPath: string | undefined): Promise<Credential> {
+  try {
+    return { kind: 'file', key: await loadIdentity(file, passphrase) };
+  } catch (e) {
+    if (!(e instanceof RoamlabError) || e.kind !== 'ssh-key-unreadable') throw e;
+    const where = expandHome(file);
+    const [pub, held] = agentPath ? await Promise.all([publicKeyOf(where), agentKeys(agentPath)]) : [undefined, []];
+    const usable = matchingKeys(held, pub);
+    if (agentPath && usable.length > 0) return { kind: 'agent', agent: restrictedAgent(agentPath, usable), keys: usable.length };
+    const agentSays = !agentPath
+      ? 'No SSH agent is running (SSH_AUTH_SOCK is not set)'
+      : held.length === 0
+        ? `Your SSH agent (${agentPath}) holds no keys, or did not answer`
+        : `Your SSH agent holds ${held.length} key(s), but not this one`;
+    const encrypted = e.details.encrypted === true;
+    throw new RoamlabError(
+      'ssh-key-unreadable',
+      `${e.message} ${agentSays}.`,
+      encrypted || e.details.publicOnly === true
+        ? `Load the key into your SSH agent (ssh-add ${where.replace(/\.pub$/, '')}; on macOS ssh-add --apple-use-keychain), then try again: Roamlab uses the agent as ssh does.`
+        : e.hint,
+      { ...e.details, agent: agentPath ?? null, agentKeys: held.length },
+      { cause: e },
+    );
+  }
 }
 
 /**
@@ -428,19 +477,20 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     return s;
   });
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
-  let privateKey: ParsedKey;
+  let credential: Credential;
   let known: KnownHostsText[];
   try {
     // Read once: for the key types to ask for first and, later, to check the presented key.
     const knownRead = readKnownHostsFiles(knownHostsFiles);
     knownRead.catch(() => undefined);
-    const identity = loadIdentity(o.ssh.identityFile, o.passphrase);
+    const agentPath = o.agent === false ? undefined : (o.agent ?? defaultAgentPath());
+    const identity = chooseCredential(o.ssh.identityFile, o.passphrase, agentPath);
     identity.catch(() => undefined);
     // net.connect issues its connect() on the next tick: let it (and the file reads) go out
     // before ssh2's load holds this thread.
     await new Promise((resolve) => setImmediate(resolve));
     loadSsh2();
-    privateKey = await identity;
+    credential = await identity;
     known = await knownRead;
   } catch (e) {
     connecting.then((s) => s.destroy(), () => undefined);
@@ -510,7 +560,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
 
   const keepaliveIntervalMs = o.keepaliveIntervalMs ?? 800;
   const keepaliveCountMax = o.keepaliveCountMax ?? 2;
-  const publicKeyAuth: PublicKeyAuthMethod = { type: 'publickey', username: user, key: privateKey };
+  const keyAuth: PublicKeyAuthMethod | AgentAuthMethod =
+    credential.kind === 'file' ? { type: 'publickey', username: user, key: credential.key } : { type: 'agent', username: user, agent: credential.agent };
   let keyOffered = false;
   let afterKey: AfterKey | undefined;
   const config: ConnectConfig = {
@@ -521,14 +572,15 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     // link's own round trips (link-watch.ts).
     keepaliveCountMax: Number.MAX_SAFE_INTEGER,
     readyTimeout: readyTimeoutMs,
-    // Only the key: an agent or keyboard prompt would hang a launcher with no terminal. Going
-    // straight to publickey also skips ssh2's opening "none" attempt, one round trip. The key is
-    // the one loadIdentity parsed (and decrypted), so it is not parsed twice.
+    // Only the key, from its file or from the SSH agent that holds it (chooseCredential): a
+    // keyboard prompt would hang a launcher with no terminal. Going straight to it also skips
+    // ssh2's opening "none" attempt, one round trip. A file key is the one loadIdentity parsed
+    // (and decrypted), so it is not parsed twice.
     tryKeyboard: false,
     authHandler: (methodsLeft, partialSuccess, next) => {
       if (!keyOffered) {
         keyOffered = true;
-        return next(publicKeyAuth);
+        return next(keyAuth);
       }
       // The key is all Roamlab offers: note what the gateway said to it, for the error.
       afterKey = { methodsLeft: methodsLeft ?? [], keyAccepted: partialSuccess === true };
