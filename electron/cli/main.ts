@@ -9,6 +9,7 @@ import type { FacilityProfile } from '../core/profile/schema';
 import { OsKeychain } from '../core/keychain/os-keychain';
 import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
+import { BookmarkStore } from '../core/state/bookmarks';
 import { openTransport } from '../core/transport/open';
 import type { HostKeyPrompt } from '../core/transport/ssh-transport';
 import { HubClient } from '../core/hub/hub-client';
@@ -33,6 +34,13 @@ Commands:
   status <facility> [--json]         your servers at the facility
   stop <facility> [--server NAME]    stop a server at the hub
   logout <facility>                  forget the stored token and password
+  bookmarks                          list your bookmarks (works offline)
+  bookmark add <facility> --class ID --name NAME [--server NAME] [--place PATH]
+                                     remember a session to resume: class, server and the
+                                     file or folder to open (works offline)
+  bookmark remove NAME               forget a bookmark
+  resume NAME [--json] [--port N]    start (or reuse) a bookmark's server and open its place;
+                                     runs like start
 
 Options for every command:
   --facility-file PATH               use this profile file (besides the facilities folder)
@@ -67,6 +75,8 @@ interface Flags {
   port?: string;
   'facility-file'?: string;
   'accept-new-host-key'?: boolean;
+  name?: string;
+  place?: string;
   help?: boolean;
 }
 
@@ -113,6 +123,12 @@ export async function main(argv: string[], keychain: Keychain = new OsKeychain()
         return await stop(ctx, needFacility());
       case 'logout':
         return await logout(ctx, needFacility());
+      case 'bookmarks':
+        return await listBookmarks(ctx);
+      case 'bookmark':
+        return await bookmark(ctx, positionals.slice(1));
+      case 'resume':
+        return await resume(ctx, positionals.slice(1));
       default:
         err(`roamlab: unknown command "${command}".\n\n${USAGE.replace('%HOME%', home)}`);
         return EXIT.usage;
@@ -137,6 +153,8 @@ function parse(argv: string[]) {
       port: { type: 'string' },
       'facility-file': { type: 'string' },
       'accept-new-host-key': { type: 'boolean' },
+      name: { type: 'string' },
+      place: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -295,9 +313,60 @@ async function stop(ctx: Ctx, profile: FacilityProfile): Promise<number> {
   return EXIT.ok;
 }
 
-async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
+async function listBookmarks(ctx: Ctx): Promise<number> {
+  const store = new BookmarkStore(ctx.home);
+  const { bookmarks, recovered, problems } = await store.list();
+  if (recovered) ctx.err(`roamlab: ${recovered}`);
+  for (const p of problems) ctx.err(`roamlab: ${p}`);
+  if (ctx.flags.json) {
+    ctx.out(JSON.stringify({ bookmarks }));
+    return EXIT.ok;
+  }
+  if (!bookmarks.length) ctx.out('No bookmarks yet. Make one with: roamlab bookmark add <facility> --class ID --name NAME [--place PATH]');
+  const known = new Set(ctx.catalog.profiles.map((p) => p.profile.id));
+  for (const b of bookmarks) {
+    const where = [b.facilityId, b.classId, b.serverName ? `server ${b.serverName}` : undefined, b.place].filter(Boolean).join(' · ');
+    ctx.out(`${b.name.padEnd(24)} ${where}${known.has(b.facilityId) ? '' : '  (no such facility profile now)'}`);
+  }
+  return EXIT.ok;
+}
+
+async function bookmark(ctx: Ctx, args: string[]): Promise<number> {
+  const [verb, target] = args;
+  const store = new BookmarkStore(ctx.home);
+  if (verb === 'add') {
+    if (!target) throw new RoamlabError('usage', '"bookmark add" needs a facility id.', 'roamlab bookmark add <facility> --class ID --name NAME [--place PATH]');
+    const profile = ctx.catalog.get(target).profile;
+    const classId = ctx.flags.class ?? ctx.state.facilities[profile.id]?.lastClass;
+    if (!classId) throw new RoamlabError('usage', 'No notebook class given.', `Pick one with --class ID; \`roamlab classes ${profile.id}\` lists them.`);
+    const chosen = pickClass(offeredClasses(ctx, profile), classId, profile.name);
+    if (ctx.flags.name === undefined) throw new RoamlabError('usage', 'A bookmark needs a name.', 'Give one with --name, e.g. --name "Beamtime P11".');
+    const b = await store.add({ name: ctx.flags.name, facilityId: profile.id, classId: chosen.id, serverName: ctx.flags.server, place: ctx.flags.place });
+    ctx.out(`Bookmarked "${b.name}": ${profile.name}, ${chosen.label}${b.serverName ? `, server ${b.serverName}` : ''}${b.place ? `, opening ${b.place}` : ''}. Resume it with: roamlab resume "${b.name}"`);
+    return EXIT.ok;
+  }
+  if (verb === 'remove' || verb === 'rm') {
+    if (!target) throw new RoamlabError('usage', '"bookmark remove" needs the bookmark\'s name.', 'roamlab bookmarks lists them.');
+    const b = await store.remove(target);
+    ctx.out(`Removed the bookmark "${b.name}".`);
+    return EXIT.ok;
+  }
+  throw new RoamlabError('usage', `"bookmark ${verb ?? ''}" is not a command.`, 'Use: roamlab bookmark add <facility> --class ID --name NAME, or roamlab bookmark remove NAME.');
+}
+
+async function resume(ctx: Ctx, args: string[]): Promise<number> {
+  const [name] = args;
+  if (!name) throw new RoamlabError('usage', '"resume" needs a bookmark\'s name.', 'roamlab bookmarks lists them.');
+  const store = new BookmarkStore(ctx.home);
+  const b = await store.find(name);
+  const profile = ctx.catalog.get(b.facilityId).profile;
+  await store.touch(b.id);
+  return start(ctx, profile, { classId: b.classId, serverName: b.serverName, place: b.place });
+}
+
+async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: string; serverName: string; place?: string }): Promise<number> {
   const user = requireUser(ctx, profile);
-  const classId = ctx.flags.class ?? ctx.state.facilities[profile.id]?.lastClass;
+  const classId = from?.classId ?? ctx.flags.class ?? ctx.state.facilities[profile.id]?.lastClass;
   if (!classId) throw new RoamlabError('usage', 'No notebook class given.', `Pick one with --class ID; \`roamlab classes ${profile.id}\` lists them.`);
   const port = ctx.flags.port === undefined ? undefined : Number(ctx.flags.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
@@ -312,7 +381,8 @@ async function start(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     keychain: ctx.keychain,
     username: user,
     notebookClass: chosen,
-    serverName: ctx.flags.server,
+    serverName: from ? from.serverName : ctx.flags.server,
+    place: from?.place,
     port,
     log: ctx.log,
     openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx), signal }),

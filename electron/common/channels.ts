@@ -25,6 +25,11 @@ export const CHANNEL_NAMES = [
   'answerHostKey',
   'reconnectSession',
   'networkChanged',
+  'listBookmarks',
+  'addBookmark',
+  'bookmarkSession',
+  'removeBookmark',
+  'resumeBookmark',
 ] as const;
 
 export type ChannelName = (typeof CHANNEL_NAMES)[number];

@@ -154,6 +154,30 @@ export interface ServerView {
   sessionId?: string;
 }
 
+/** A session to come back to (core/state/bookmarks.ts), as the launcher lists it. */
+export interface BookmarkView {
+  id: string;
+  name: string;
+  facilityId: string;
+  /** Undefined when no profile with that id is loaded now (the bookmark is kept). */
+  facilityName?: string;
+  classId: string;
+  classLabel?: string;
+  serverName: string;
+  /** The file or folder it opens; undefined: the Lab's start page. */
+  place?: string;
+  createdAt: string;
+  lastUsedAt?: string;
+}
+
+export interface BookmarksReply {
+  bookmarks: BookmarkView[];
+  /** Entries of bookmarks.json that are not bookmarks (left in the file), with what to do. */
+  problems: string[];
+  /** Set once when bookmarks.json was damaged and mended. */
+  notice?: string;
+}
+
 export interface ServersReply {
   servers: ServerView[];
   /** Facilities whose hub could not be asked, with why. */
@@ -165,6 +189,7 @@ export interface ServersReply {
 
 const id = z.string().check(z.minLength(1), z.maxLength(64), z.regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/)); // no '.' or '..'
 const serverName = z.string().check(z.maxLength(255), z.regex(/^[A-Za-z0-9._~-]*$/));
+const bookmarkName = z.string().check(z.minLength(1), z.maxLength(200));
 
 export const requestSchemas = {
   listFacilities: z.strictObject({}),
@@ -194,6 +219,20 @@ export const requestSchemas = {
   reconnectSession: z.strictObject({ sessionId: id }),
   /** The launcher page's online/offline events (Chromium's view of the network). */
   networkChanged: z.strictObject({ online: z.boolean() }),
+  listBookmarks: z.strictObject({}),
+  /** Made offline: nothing is asked of the hub. */
+  addBookmark: z.strictObject({
+    name: bookmarkName,
+    facilityId: id,
+    classId: id,
+    serverName: z.optional(serverName),
+    place: z.optional(z.string().check(z.maxLength(4096))),
+  }),
+  /** Bookmark an open session where its Lab window is now (the file it shows). */
+  bookmarkSession: z.strictObject({ sessionId: id, name: bookmarkName }),
+  removeBookmark: z.strictObject({ bookmarkId: id }),
+  /** One click: start (or reuse) the bookmark's server and open its Lab at its place. */
+  resumeBookmark: z.strictObject({ bookmarkId: id }),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -217,6 +256,11 @@ export interface Replies {
   answerHostKey: { answered: boolean };
   reconnectSession: SessionView;
   networkChanged: { sessions: number };
+  listBookmarks: BookmarksReply;
+  addBookmark: BookmarkView;
+  bookmarkSession: BookmarkView;
+  removeBookmark: { removed: true };
+  resumeBookmark: SessionView;
 }
 
 export type ReplyOf<C extends Channel> = Replies[C];
@@ -236,6 +280,7 @@ export type RoamlabEvent =
   | { type: 'host-key-prompt'; promptId: string; facilityId: string; host: string; port: number; keyType: string; fingerprint: string }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }
+  | { type: 'bookmarks-changed' }
   /** Show this facility's class picker (the Lab window's strip asked for a bigger class). */
   | { type: 'pick-class'; facilityId: string }
   /** A drop that lasted (or one that is over after being told): the shell shows it natively. */

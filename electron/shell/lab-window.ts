@@ -113,6 +113,13 @@ export class LabWindows implements Disposable, StripRegistry {
     return this.o.service.listSessions().find((s) => s.sessionId === sessionId);
   }
 
+  /** ShellHooks.labLocation: the address the session's Lab page shows now. */
+  location(sessionId: string): string | undefined {
+    const entry = this.bySession.get(sessionId);
+    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return undefined;
+    return entry.lab.webContents.getURL();
+  }
+
   /** ShellHooks.openLab: show the session's Lab, focusing its window if it is already open. */
   open(info: LabOpenInfo): void {
     const existing = this.bySession.get(info.sessionId);

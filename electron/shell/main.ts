@@ -54,6 +54,7 @@ function start(): void {
 
   const hooks: ShellHooks = {
     openLab: (info) => labs.open(info),
+    labLocation: (sessionId) => labs.location(sessionId),
     webSignIn: (info) => webSignIn(info, launcher && !launcher.isDestroyed() ? launcher : undefined),
   };
   const service: LauncherService = new LauncherService({ home: roamlabHome(), keychain: new OsKeychain(), hooks });

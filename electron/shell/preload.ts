@@ -28,6 +28,11 @@ const CHANNEL_NAMES = [
   'answerHostKey',
   'reconnectSession',
   'networkChanged',
+  'listBookmarks',
+  'addBookmark',
+  'bookmarkSession',
+  'removeBookmark',
+  'resumeBookmark',
 ] as const;
 const IPC_PREFIX = 'roamlab:';
 const EVENT_CHANNEL = 'roamlab:event';

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   call,
   onEvent,
+  type BookmarksReply,
   type ErrorInfo,
   type FacilitiesReply,
   type FacilityInfo,
@@ -16,6 +17,7 @@ import { FacilityList } from './components/FacilityList';
 import { FacilityPanel } from './components/FacilityPanel';
 import { HostKeyDialog } from './components/HostKeyDialog';
 import { SessionsPanel } from './components/SessionsPanel';
+import { BookmarksPanel } from './components/BookmarksPanel';
 import type { RunningServer } from './components/ClassPicker';
 
 type ById<T> = Record<string, T>;
@@ -50,6 +52,9 @@ export function App() {
   const [focusPickerFor, setFocusPickerFor] = useState<string>();
   const pickerFocused = useCallback(() => setFocusPickerFor(undefined), []);
   const serversSeq = useRef(0);
+  const [bookmarks, setBookmarks] = useState<BookmarksReply>();
+  const [bookmarkError, setBookmarkError] = useState<ErrorInfo>();
+  const [resuming, setResuming] = useState<string>();
 
   const waiting = Object.values(retryUntil).some((t) => t > Date.now());
   const now = useNow(1000, waiting);
@@ -73,6 +78,13 @@ export function App() {
     setList(r.value);
     if (r.value.notice) setNotice(r.value.notice);
     setSelectedId((cur) => (cur && r.value.facilities.some((f) => f.id === cur) ? cur : r.value.facilities[0]?.id));
+  }, []);
+
+  const loadBookmarks = useCallback(async () => {
+    const r = await call('listBookmarks', {});
+    if (!r.ok) return setBookmarkError(r.error);
+    setBookmarks(r.value);
+    if (r.value.notice) setNotice(r.value.notice);
   }, []);
 
   const refreshServers = useCallback(async () => {
@@ -113,6 +125,9 @@ export function App() {
         case 'servers-changed':
           void refreshServers();
           break;
+        case 'bookmarks-changed':
+          void loadBookmarks();
+          break;
         case 'pick-class':
           // The Lab window's strip asked for a bigger class: that facility, its class picker focused.
           setSelectedId(e.facilityId);
@@ -120,7 +135,7 @@ export function App() {
           break;
       }
     });
-    void loadFacilities();
+    void loadFacilities().then(() => loadBookmarks());
     void refreshServers();
     // Chromium's view of the network: open sessions check their link on "offline" and try at
     // once on "online" (main has no such event; powerMonitor covers sleep).
@@ -133,7 +148,7 @@ export function App() {
       window.removeEventListener('online', online);
       window.removeEventListener('offline', offline);
     };
-  }, [loadFacilities, refreshServers, noteError]);
+  }, [loadFacilities, refreshServers, loadBookmarks, noteError]);
 
   // The launcher is interactive once the first list is on screen (bench/renderer-bench.ts reads this).
   useEffect(() => {
@@ -191,6 +206,28 @@ export function App() {
   };
 
   const reportIfFailed = (r: { ok: boolean; error?: ErrorInfo }) => setActionError(r.ok ? undefined : r.error);
+
+  /** One click: the bookmark's facility comes forward and its session starts (or is brought forward). */
+  const resume = async (bookmarkId: string) => {
+    const b = bookmarks?.bookmarks.find((x) => x.id === bookmarkId);
+    setResuming(bookmarkId);
+    setBookmarkError(undefined);
+    if (b) {
+      setSelectedId(b.facilityId);
+      setHiddenBefore((m) => ({ ...m, [b.facilityId]: Date.now() }));
+      setStartErrors((m) => without(m, b.facilityId));
+    }
+    const r = await call('resumeBookmark', { bookmarkId });
+    setResuming(undefined);
+    if (r.ok) {
+      const v = r.value;
+      setSessions((m) => ({ ...m, [v.sessionId]: m[v.sessionId] ?? v }));
+      setHiddenBefore((m) => ({ ...m, [v.facilityId]: Math.min(m[v.facilityId] ?? 0, v.requestedAt) }));
+    } else if (b) {
+      setStartErrors((m) => ({ ...m, [b.facilityId]: r.error }));
+      noteError(b.facilityId, r.error, true);
+    } else setBookmarkError(r.error);
+  };
 
   return (
     <div className="app">
@@ -278,6 +315,29 @@ export function App() {
               </div>
             )
           )}
+          <BookmarksPanel
+            reply={bookmarks}
+            facilities={facilities}
+            openSessions={allSessions.filter((x) => OPEN.has(x.state))}
+            error={bookmarkError}
+            resuming={resuming}
+            onResume={(id) => void resume(id)}
+            onRemove={async (id) => {
+              const r = await call('removeBookmark', { bookmarkId: id });
+              setBookmarkError(r.ok ? undefined : r.error);
+              void loadBookmarks();
+            }}
+            onAdd={async (req) => {
+              const r = await call('addBookmark', req);
+              if (r.ok) void loadBookmarks();
+              return r.ok ? undefined : r.error;
+            }}
+            onBookmarkSession={async (sessionId, name) => {
+              const r = await call('bookmarkSession', { sessionId, name });
+              if (r.ok) void loadBookmarks();
+              return r.ok ? undefined : r.error;
+            }}
+          />
           <SessionsPanel
             servers={servers}
             sessions={allSessions}

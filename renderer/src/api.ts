@@ -13,6 +13,8 @@ import type {
 } from '../../electron/common/ipc-contract';
 
 export type {
+  BookmarkView,
+  BookmarksReply,
   ClassInfo,
   ErrorInfo,
   FacilitiesReply,

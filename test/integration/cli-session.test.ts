@@ -196,6 +196,40 @@ describe.each([
     expect(servers.find((s) => s.name === '')?.ready).toBe(true);
   });
 
+  it('bookmarks the notebook, and resuming the bookmark opens it in the page', async () => {
+    // The previous test's notebook, Untitled.ipynb, is in the running server.
+    const name = `Run at ${flavor}`;
+    const add = await runCli(['bookmark', 'add', id, '--class', klass, '--name', name, '--place', '/Untitled.ipynb'], env);
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    const session = CliSession.start(['resume', name.toLowerCase(), '--json'], env);
+    try {
+      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 120_000);
+      // The server was running: reused, nothing spawned.
+      expect(session.lines.filter((l) => l.event === 'state').map((l) => l.name)).not.toContain('spawning');
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(ready.url!);
+      const expected = `${prefix}user/${user}/${flavor === 'jh5' ? 'lab/tree' : 'notebooks'}/Untitled.ipynb`;
+      await page.waitForURL((u) => u.pathname === expected, { timeout: 60_000 });
+      if (flavor === 'jh5') {
+        await expect.poll(() => page.locator('.jp-NotebookPanel-toolbar').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+        await expect.poll(() => page.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText(), { timeout: 30_000 }).toBe('Untitled.ipynb');
+      } else {
+        await expect.poll(() => page.locator('#notebook_name').innerText(), { timeout: 60_000 }).toBe('Untitled');
+      }
+      await screenshot(page, `${flavor}-bookmark-resumed`);
+      await context.close();
+      session.child.kill('SIGINT');
+      expect(await session.exited).toBe(0);
+    } finally {
+      session.child.kill('SIGKILL');
+    }
+    const list = await runCli(['bookmarks', '--json'], env);
+    const [b] = (JSON.parse(list.stdout) as { bookmarks: { name: string; place?: string; lastUsedAt?: string }[] }).bookmarks;
+    expect(b).toMatchObject({ name, place: 'Untitled.ipynb', lastUsedAt: expect.any(String) });
+  });
+
   it('stops the server at the hub', async () => {
     const r = await runCli(['stop', id], env);
     expect(r.code).toBe(0);
@@ -242,6 +276,36 @@ describe('refusals that need no hub', () => {
     expect(r.stderr).toContain(sshd.hostKeyFingerprint);
     expect(r.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/g);
     expect(r.stderr.match(/SHA256:[A-Za-z0-9+/]{43}/g)!.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('makes, lists and removes bookmarks offline; resuming one says why it cannot and keeps it', async () => {
+    const home = makeHome([
+      {
+        schema: 1,
+        id: 'far',
+        name: 'Far away facility',
+        hub: { url: 'http://127.0.0.1:9/' },
+        ssh: { host: '127.0.0.1', port: 9, user: 'x', identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        classes: [{ id: 'big', label: 'Big', memoryGB: 48, cores: 2, runtimeHours: 3, userOptions: { profile: 'big' } }],
+      },
+    ]);
+    const e = { ROAMLAB_HOME: home, ...keyring.env };
+    const add = await runCli(['bookmark', 'add', 'far', '--class', 'big', '--name', 'Beamtime P11', '--place', 'beamtime/run42.ipynb'], e);
+    expect(add.code).toBe(0);
+    expect(add.stdout).toContain('roamlab resume "Beamtime P11"');
+    const twice = await runCli(['bookmark', 'add', 'far', '--class', 'big', '--name', 'beamtime p11'], e);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/exists already/);
+    const list = await runCli(['bookmarks'], e);
+    expect(list.stdout).toMatch(/Beamtime P11\s+far · big · beamtime\/run42\.ipynb/);
+    writeFileSync(path.join(home, 'state.json'), JSON.stringify({ version: 1, facilities: { far: { username: 'x', rememberPassword: true } } }));
+    const resumed = await runCli(['resume', 'Beamtime P11'], e);
+    expect(resumed.code).toBe(5); // the gateway is not there: says so
+    expect(resumed.stderr).toMatch(/Cannot reach the SSH gateway 127\.0\.0\.1:9/);
+    expect((await runCli(['bookmarks'], e)).stdout).toContain('Beamtime P11');
+    const rm = await runCli(['bookmark', 'remove', 'beamtime p11'], e);
+    expect(rm.code).toBe(0);
+    expect((await runCli(['bookmarks'], e)).stdout).toMatch(/No bookmarks yet/);
   });
 
   it('names the file, field and expectation of a broken profile', async () => {

@@ -88,6 +88,8 @@ beforeAll(async () => {
         await lab.goto(info.url);
         labPages.push(lab);
       },
+      // Where the newest Lab "window" is now.
+      labLocation: () => labPages.at(-1)?.url(),
     },
   });
   const table = createHandlerTable(service);
@@ -217,6 +219,48 @@ describe('the launcher window over the real core', () => {
     await page.setViewportSize({ width: 1920, height: 1080 });
     await screenshot(page, 'launcher-sessions-1920');
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  it('bookmarks the open session where its Lab is, and plans one offline; Resume opens the notebook in one click', async () => {
+    // One Lab window per session, as in the app: the second page "Open" made is closed again. The
+    // first has the notebook open, and its address follows the open document.
+    await labPages.pop()!.close();
+    const lab = labPages.at(-1)!;
+    await lab.waitForURL(/\/lab\/tree\/Untitled\.ipynb$/, { timeout: 30_000 });
+    const panel = page.locator('section.bookmarks');
+    await expect(panel.innerText()).resolves.toMatch(/No bookmarks yet/);
+    await panel.locator('button', { hasText: 'Add bookmark' }).click();
+    const form = panel.locator('form[aria-label="New bookmark"]');
+    await form.locator('input').first().fill('Slow run');
+    // The open session is the first choice: "where its Lab is now".
+    await expect(form.locator('select').inputValue()).resolves.toMatch(/^session:/);
+    await form.locator('button[type=submit]').click();
+    const item = panel.locator('li[data-bookmark="Slow run"]');
+    await item.waitFor({ timeout: 10_000 });
+    await expect(item.innerText()).resolves.toMatch(/Test facility · Slow · Untitled\.ipynb/);
+
+    // Planned for later, at a facility whose hub is down right now: made without it.
+    await panel.locator('button', { hasText: 'Add bookmark' }).click();
+    await form.locator('input').first().fill('Tomorrow');
+    await form.locator('select').selectOption({ label: 'Hub down · Small' });
+    await form.locator('input').nth(1).fill('plans/day2.ipynb');
+    await form.locator('button[type=submit]').click();
+    await panel.locator('li[data-bookmark="Tomorrow"]', { hasText: 'Hub down · Small · plans/day2.ipynb' }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'launcher-bookmarks');
+
+    // The tunnel closed (the server keeps running); one click brings the Lab back on that notebook.
+    const table = createHandlerTable(service);
+    const open = service.listSessions().filter((x) => x.state === 'ready');
+    for (const x of open) await dispatch(table, 'closeSession', { sessionId: x.sessionId });
+    const before = labPages.length;
+    await page.locator('button[aria-label="Resume Slow run"]').click();
+    const resumed = await waitFor('the resumed Lab page', () => labPages[before], 90_000);
+    expect(new URL(resumed.url()).pathname).toBe(`/jhub/user/${USER}/lab/tree/Untitled.ipynb`);
+    await expect
+      .poll(() => resumed.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText().catch(() => ''), { timeout: 60_000 })
+      .toBe('Untitled.ipynb');
+    // Used just now: first in the list.
+    await expect(panel.locator('li[data-bookmark]').first().getAttribute('data-bookmark')).resolves.toBe('Slow run');
   });
 
   it('stops the server from the sessions list, after a confirmation that Escape cancels', async () => {

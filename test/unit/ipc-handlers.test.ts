@@ -38,6 +38,11 @@ const VALID: { [C in Channel]: RequestOf<C> } = {
   listSessions: {},
   listServers: {},
   answerHostKey: { promptId: 'f00dfeedf00dfeed', accept: false },
+  listBookmarks: {},
+  addBookmark: { name: 'Beamtime P11', facilityId: 'desy-naf', classId: 'medium', place: 'beamtime/run42.ipynb' },
+  bookmarkSession: { sessionId: '0a1b2c3d4e5f6a7b', name: 'Here' },
+  removeBookmark: { bookmarkId: '8d0c93b3-23d9-4f64-8551-a6babcd1a499' },
+  resumeBookmark: { bookmarkId: '8d0c93b3-23d9-4f64-8551-a6babcd1a499' },
 };
 
 async function refused(channel: string, request: unknown) {

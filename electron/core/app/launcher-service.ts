@@ -12,6 +12,8 @@ import { mergeClasses, type OfferedClass } from '../profile/classes';
 import { parseProfile } from '../profile/load';
 import { hubBaseUrl, type FacilityProfile } from '../profile/schema';
 import { appStateStore, type AppState, type FacilityState } from '../state/app-state';
+import { BookmarkStore, type Bookmark } from '../state/bookmarks';
+import { placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
 import { openTransport } from '../transport/open';
 import type { HostKeyPrompt } from '../transport/ssh-transport';
@@ -30,6 +32,8 @@ import type {
   RoamlabEvent,
   ServersReply,
   ServerView,
+  BookmarkView,
+  BookmarksReply,
   SessionView,
 } from '../../common/ipc-contract';
 
@@ -44,6 +48,8 @@ export interface ShellHooks {
    * the URL whose cookies to return (the hub's own pages, so path-scoped hub cookies count).
    */
   webSignIn?(info: { facilityId: string; loginUrl: string; cookieUrl: string; title: string }): Promise<{ name: string; value: string }[] | null>;
+  /** The address the session's Lab page shows now (for a bookmark of where the person is). */
+  labLocation?(sessionId: string): string | undefined;
 }
 
 export interface LauncherServiceOptions {
@@ -77,6 +83,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   private catalog: FacilityCatalog | undefined;
   private state: AppState = { version: 1, facilities: {} };
   private readonly store: JsonStore<AppState>;
+  private readonly bookmarks: BookmarkStore;
   private readonly sessions = new Map<string, LiveSession>();
   private readonly hostKeyPrompts = new Map<string, (accept: boolean) => void>();
   private notice: string | undefined;
@@ -85,6 +92,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   constructor(private readonly o: LauncherServiceOptions) {
     super();
     this.store = appStateStore(o.home);
+    this.bookmarks = new BookmarkStore(o.home);
     this.log = o.log ?? new Logger(path.join(o.home, 'logs', 'roamlab.log'));
   }
 
@@ -285,7 +293,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   }
 
   /** Start (or reuse) a server with the chosen class; progress arrives as 'session' events. */
-  startSession(facilityId: string, classId: string, serverName = ''): SessionView {
+  startSession(facilityId: string, classId: string, serverName = '', place?: string): SessionView {
     const profile = this.profile(facilityId);
     const user = this.fstate(facilityId).username;
     if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
@@ -295,7 +303,87 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         throw new RoamlabError('hub-already-running', `A session for ${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name} is already open here.`, 'Open it from the sessions list, or stop it first.');
       }
     }
-    return this.launch(profile, user, klass, serverName);
+    return this.launch(profile, user, klass, serverName, undefined, place);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Bookmarks (state/bookmarks.ts): made and listed offline; resumed in one click.
+
+  private bookmarkView(b: Bookmark): BookmarkView {
+    const loaded = this.catalog?.profiles.find((p) => p.profile.id === b.facilityId)?.profile;
+    const klass = loaded ? this.classes(loaded).find((c) => c.id === b.classId) : undefined;
+    return {
+      id: b.id,
+      name: b.name,
+      facilityId: b.facilityId,
+      ...(loaded ? { facilityName: loaded.name } : {}),
+      classId: b.classId,
+      ...(klass ? { classLabel: klass.label } : {}),
+      serverName: b.serverName,
+      ...(b.place ? { place: b.place } : {}),
+      createdAt: b.createdAt,
+      ...(b.lastUsedAt ? { lastUsedAt: b.lastUsedAt } : {}),
+    };
+  }
+
+  async listBookmarks(): Promise<BookmarksReply> {
+    if (!this.catalog) await this.load();
+    const { bookmarks, problems, recovered } = await this.bookmarks.list();
+    return { bookmarks: bookmarks.map((b) => this.bookmarkView(b)), problems, ...(recovered ? { notice: recovered } : {}) };
+  }
+
+  /** A bookmark of a facility's class (and server, and place), made without asking the hub. */
+  async addBookmark(r: { name: string; facilityId: string; classId: string; serverName?: string; place?: string }): Promise<BookmarkView> {
+    if (!this.catalog) await this.load();
+    const profile = this.profile(r.facilityId);
+    const klass = pickClass(this.classes(profile), r.classId, profile.name);
+    const b = await this.bookmarks.add({ name: r.name, facilityId: profile.id, classId: klass.id, serverName: r.serverName ?? '', place: r.place });
+    this.send({ type: 'bookmarks-changed' });
+    return this.bookmarkView(b);
+  }
+
+  /** Bookmark an open session at the file its Lab window shows now. */
+  async bookmarkSession(sessionId: string, name: string): Promise<BookmarkView> {
+    const live = this.live(sessionId);
+    const server = live.session.serverModel;
+    const url = this.o.hooks.labLocation?.(sessionId);
+    const serverPath = server ? (server.url.endsWith('/') ? server.url : `${server.url}/`) : undefined;
+    const place = url && serverPath ? placeFromUrl(url, serverPath) : undefined;
+    return this.addBookmark({ name, facilityId: live.view.facilityId, classId: live.view.classId, serverName: live.view.serverName, place: place || undefined });
+  }
+
+  async removeBookmark(bookmarkId: string): Promise<void> {
+    await this.bookmarks.remove(bookmarkId);
+    this.send({ type: 'bookmarks-changed' });
+  }
+
+  /**
+   * One click: the bookmark's server, started or reused, its Lab opened at the bookmark's place.
+   * A session already open here for that server is brought forward instead (no second tunnel).
+   */
+  async resumeBookmark(bookmarkId: string): Promise<SessionView> {
+    if (!this.catalog) await this.load();
+    const b = await this.bookmarks.find(bookmarkId);
+    if (!this.catalog?.profiles.some((p) => p.profile.id === b.facilityId)) {
+      throw new RoamlabError(
+        'profile-not-found',
+        `The bookmark "${b.name}" is for the facility "${b.facilityId}", whose profile is not loaded now.`,
+        'Add that facility\'s profile again (the bookmark is kept), or remove the bookmark.',
+        { facilityId: b.facilityId },
+      );
+    }
+    for (const [sid, live] of this.sessions) {
+      if (live.view.facilityId === b.facilityId && live.view.serverName === b.serverName && live.view.state !== 'ended') {
+        if (live.view.state === 'ready') this.openSession(sid);
+        await this.bookmarks.touch(b.id);
+        this.send({ type: 'bookmarks-changed' });
+        return { ...live.view };
+      }
+    }
+    const view = this.startSession(b.facilityId, b.classId, b.serverName, b.place);
+    await this.bookmarks.touch(b.id);
+    this.send({ type: 'bookmarks-changed' });
+    return view;
   }
 
   /**
@@ -359,6 +447,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     klass: OfferedClass,
     serverName: string,
     before?: { replacing: string; reason: string; prepare: (live: LiveSession) => Promise<void> },
+    place?: string,
   ): SessionView {
     const facilityId = profile.id;
     const sessionId = randomBytes(8).toString('hex');
@@ -369,6 +458,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       username: user,
       notebookClass: klass,
       serverName,
+      place,
       log: this.log,
       openTransport: (signal) => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id), signal }),
       monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },

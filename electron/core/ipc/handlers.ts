@@ -28,6 +28,11 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     listSessions: async () => s.listSessions(),
     listServers: () => s.listServers(),
     answerHostKey: async (r) => ({ answered: s.answerHostKey(r.promptId, r.accept) }),
+    listBookmarks: () => s.listBookmarks(),
+    addBookmark: (r) => s.addBookmark(r),
+    bookmarkSession: (r) => s.bookmarkSession(r.sessionId, r.name),
+    removeBookmark: async (r) => (await s.removeBookmark(r.bookmarkId), { removed: true as const }),
+    resumeBookmark: (r) => s.resumeBookmark(r.bookmarkId),
   };
 }
 

@@ -16,6 +16,7 @@ import { runtimeLeftMs } from '../monitor/clock-skew';
 import { hubRequest } from '../hub/http';
 import { LiveTransport } from './live-transport';
 import { backoffDelayMs, backReason, lossReason, reconnectingReason, type LossCause } from './reconnect-policy';
+import { landingPath } from './place';
 
 export interface SessionOptions {
   profile: FacilityProfile;
@@ -24,6 +25,8 @@ export interface SessionOptions {
   notebookClass: NotebookClass;
   /** '' is the user's default server; anything else a named server. */
   serverName?: string;
+  /** A file or folder in the server to open first (a bookmark's place; session/place.ts). */
+  place?: string;
   /** A fresh connection to the hub; `signal` aborts one still connecting (a reconnect overtaken). */
   openTransport: (signal?: AbortSignal) => Promise<HubTransport>;
   log: Logger;
@@ -153,7 +156,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.gateway = new LocalGateway({
         transport: this.transport,
         token: () => this.token,
-        landingPath: serverPath + (lab ? 'lab' : 'tree'),
+        landingPath: landingPath(serverPath, lab, this.o.place),
         port: this.o.port,
         facilityName: profile.name,
         onAuthRejected: () => void this.renewToken('the hub refused a request of the page'),
