@@ -55,6 +55,41 @@ describe.each(cases)('HubClient against $flavor at prefix $prefix', ({ flavor, p
     expect(hub.url.endsWith(prefix)).toBe(true);
   });
 
+  it('finds the hub when the profile names one of its pages or the site root instead of its base', async () => {
+    const origin = new URL(hub.url).origin;
+    const wrong = [`${hub.url}hub/login`, `${hub.url}user/ana/lab`, ...(prefix !== '/' ? [`${origin}/`] : [])];
+    for (const url of wrong) {
+      const t = openDirectTransport(new URL(url));
+      try {
+        const e = await caught(new HubClient({ transport: t }).version());
+        expect(e.kind, `${url}: ${e.message}`).toBe('profile-invalid');
+        expect(e.details).toMatchObject({ field: 'hub.url', suggested: hub.url });
+        expect(e.message).toContain(`there is one at ${hub.url}`);
+        expect(e.hint).toContain(`Set hub.url in the facility profile to "${hub.url}"`);
+      } finally {
+        await t.close();
+      }
+    }
+    // Signing in is the first thing a person does: it says the same.
+    const s = openDirectTransport(new URL(`${hub.url}hub/home`));
+    try {
+      const e = await caught(new HubClient({ transport: s }).login('ana', hub.password));
+      expect(e.kind).toBe('profile-invalid');
+      expect(e.details.suggested).toBe(hub.url);
+    } finally {
+      await s.close();
+    }
+    // A path where nothing is: the hub the site's root leads to.
+    const t = openDirectTransport(new URL(`${origin}/nothing/here/`));
+    try {
+      const e = await caught(new HubClient({ transport: t }).version());
+      expect(e.kind).toBe('profile-invalid');
+      expect(e.details.suggested).toBe(hub.url);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('signs in with the right password and the token works', async () => {
     const log: string[] = [];
     const client = new HubClient({ transport, log: (l) => log.push(l) });

@@ -122,6 +122,8 @@ const UserSchema = z.looseObject({
 });
 
 const VersionSchema = z.looseObject({ version: z.string() });
+/** Where facilities put a hub under a shared site, tried last when the profile's URL has no hub. */
+const COMMON_HUB_PREFIXES = ['/', '/jupyter/', '/jupyterhub/', '/jhub/', '/hub/'];
 const TokenSchema = z.looseObject({ token: z.string().check(z.minLength(1)) });
 
 interface CallOptions {
@@ -263,13 +265,81 @@ export class HubClient {
     const res = await this.call({ method: 'GET', path: 'hub/api', action });
     if (res.status !== 200) {
       // A 404 here means the URL is not a hub (or the prefix is wrong), not a missing resource.
-      if (res.status === 404 || (res.status >= 300 && res.status < 400)) throw garbageError({ action, target: res.target }, res.status);
+      if (res.status === 404 || (res.status >= 300 && res.status < 400)) {
+        const found = await this.findHubBase(res).catch(() => undefined);
+        if (found) {
+          throw new RoamlabError(
+            'profile-invalid',
+            `There is no JupyterHub at ${this.transport.hubUrl.href}, but there is one at ${found}.`,
+            `Set hub.url in the facility profile to "${found}" (ask the facility for an updated profile, or import a corrected one).`,
+            { field: 'hub.url', given: this.transport.hubUrl.href, suggested: found, status: res.status },
+          );
+        }
+        throw garbageError({ action, target: res.target }, res.status);
+      }
       this.fail(res, action);
     }
     const body = this.shape(VersionSchema, parseJsonBody(res, action), res, action);
     const m = /^(\d+)\.(\d+)/.exec(body.version);
     if (!m) throw garbageError({ action, target: res.target }, res.status, `a version string it cannot read ("${body.version.slice(0, 40)}")`);
     return { version: body.version, major: Number(m[1]), minor: Number(m[2]) };
+  }
+
+  /**
+   * Where the hub really is, when the profile's URL is not its base: a page of it was given
+   * (`…/jhub/hub/login`, `…/user/ana/lab`), or the site root of a hub under a prefix (JupyterHub
+   * redirects `/hub/api` to `/PREFIX/hub/api`, and `/` towards `/PREFIX/hub/`), or, last, the
+   * prefixes facilities commonly use. Each candidate is checked with GET PREFIX/hub/api on the
+   * same origin, without the token; undefined when none answers as a hub.
+   */
+  private async findHubBase(first: HubResponse): Promise<string | undefined> {
+    const given = this.transport.hubUrl.pathname;
+    const before = (p: string, marker: RegExp): string | undefined => {
+      const m = marker.exec(p);
+      return m ? p.slice(0, m.index + 1) : undefined;
+    };
+    const locationPath = (r: HubResponse): string | undefined => {
+      const l = r.headers.location;
+      if (!l || r.status < 300 || r.status >= 400) return undefined;
+      try {
+        const u = new URL(l, r.target);
+        return u.origin === this.transport.hubUrl.origin ? u.pathname : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const tried = new Set<string>([given]);
+    const isHubAt = async (prefix: string | undefined): Promise<string | undefined> => {
+      if (!prefix || tried.has(prefix)) return undefined;
+      tried.add(prefix);
+      const probe = await this.call({ method: 'GET', path: `${prefix}hub/api`, action: 'tell its version' });
+      if (probe.status !== 200) return undefined;
+      try {
+        return VersionSchema.safeParse(JSON.parse(probe.body)).success ? new URL(prefix, this.transport.hubUrl).href : undefined;
+      } catch {
+        return undefined; // not JSON: not a hub there either
+      }
+    };
+    for (const c of [before(locationPath(first) ?? '', /\/hub\/api\/?$/), before(given, /\/hub\//), before(given, /\/user\/[^/]+\//)]) {
+      const found = await isHubAt(c);
+      if (found) return found;
+    }
+    // Where the site's root sends a browser: a hub under a prefix redirects / to /PREFIX/ and on to /PREFIX/hub/.
+    let path = '/';
+    for (let hop = 0; hop < 3; hop++) {
+      const r = await this.call({ method: 'GET', path, action: 'show its start page', headers: { Accept: 'text/html' } });
+      const l = locationPath(r);
+      if (!l) break;
+      const found = await isHubAt(before(l, /\/hub\//) ?? (l.endsWith('/') ? l : undefined));
+      if (found) return found;
+      path = l;
+    }
+    // A proxy that routes only the hub's prefix answers 404 at the root: the usual prefixes.
+    for (const c of COMMON_HUB_PREFIXES) {
+      const found = await isHubAt(c);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -296,6 +366,8 @@ export class HubClient {
       // The hub signs in elsewhere (single sign-on, auto_login). Only the body form can work.
       return this.tokenWithPassword(username, username, password, tokenBody, 'The hub signs in through another web page (single sign-on), which Roamlab cannot use; ask the facility for a username and password sign-in, or an API token.');
     }
+    // No sign-in page: likely no hub at this URL. version() says so, and where the hub is if it can tell.
+    if (page.status === 404) await this.version();
     if (page.status !== 200) this.fail(page, 'show its sign-in page');
     const xsrf = this.formXsrf(page.body) ?? this.jar.get('_xsrf', resolveHubUrl(this.transport.hubUrl, 'hub/login'));
 

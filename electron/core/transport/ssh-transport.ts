@@ -158,7 +158,7 @@ async function loadIdentity(file: string, passphrase: string | undefined): Promi
 }
 
 /** How Roamlab signs in: the key file itself, or the SSH agent holding it (ssh-agent.ts). */
-type Credential = { kind: 'file'; key: ParsedKey } | { kind: 'agent'; agent: BaseAgent; keys: number };
+type Credential = { kind: 'file'; key: ParsedKey } | { kind: 'agent'; agent: BaseAgent };
 
 /**
  * The key file when it can be used by itself (as before: no agent round trip on the way to the
@@ -173,7 +173,7 @@ async function chooseCredential(file: string, passphrase: string | undefined, ag
     const where = expandHome(file);
     const [pub, held] = agentPath ? await Promise.all([publicKeyOf(where), agentKeys(agentPath)]) : [undefined, []];
     const usable = matchingKeys(held, pub);
-    if (agentPath && usable.length > 0) return { kind: 'agent', agent: restrictedAgent(agentPath, usable), keys: usable.length };
+    if (agentPath && usable.length > 0) return { kind: 'agent', agent: restrictedAgent(agentPath, usable) };
     const agentSays = !agentPath
       ? 'No SSH agent is running (SSH_AUTH_SOCK is not set)'
       : held.length === 0
