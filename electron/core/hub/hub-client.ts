@@ -294,6 +294,9 @@ export class HubClient {
    */
   private async findHubBase(first: HubResponse): Promise<string | undefined> {
     const given = this.transport.hubUrl.pathname;
+    // A few quick looks, not a second wait: the person is waiting for the error.
+    const signal = AbortSignal.timeout(10_000);
+    const look = (path: string, action: string, headers?: Record<string, string>) => this.call({ method: 'GET', path, action, headers, signal, timeoutMs: 4000 });
     const before = (p: string, marker: RegExp): string | undefined => {
       const m = marker.exec(p);
       return m ? p.slice(0, m.index + 1) : undefined;
@@ -312,7 +315,7 @@ export class HubClient {
     const isHubAt = async (prefix: string | undefined): Promise<string | undefined> => {
       if (!prefix || tried.has(prefix)) return undefined;
       tried.add(prefix);
-      const probe = await this.call({ method: 'GET', path: `${prefix}hub/api`, action: 'tell its version' });
+      const probe = await look(`${prefix}hub/api`, 'tell its version');
       if (probe.status !== 200) return undefined;
       try {
         return VersionSchema.safeParse(JSON.parse(probe.body)).success ? new URL(prefix, this.transport.hubUrl).href : undefined;
@@ -327,7 +330,7 @@ export class HubClient {
     // Where the site's root sends a browser: a hub under a prefix redirects / to /PREFIX/ and on to /PREFIX/hub/.
     let path = '/';
     for (let hop = 0; hop < 3; hop++) {
-      const r = await this.call({ method: 'GET', path, action: 'show its start page', headers: { Accept: 'text/html' } });
+      const r = await look(path, 'show its start page', { Accept: 'text/html' });
       const l = locationPath(r);
       if (!l) break;
       const found = await isHubAt(before(l, /\/hub\//) ?? (l.endsWith('/') ? l : undefined));
