@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   appendHostKey,
-  checkHostKey,
   checkHostKeyFiles,
   checkHostKeyText,
   fingerprintSha256,
@@ -22,6 +21,12 @@ import {
   readKnownHostsFiles,
   systemKnownHostsFiles,
 } from '../../electron/core/transport/known-hosts';
+
+/** One known_hosts file read and checked as a connect does (readKnownHostsFiles, checkHostKeyFiles). */
+async function checkHostKey(file: string, host: string, port: number, keyType: string, keyBlob: Buffer) {
+  const { file: _which, ...check } = checkHostKeyFiles(await readKnownHostsFiles([file]), host, port, keyType, keyBlob);
+  return check;
+}
 
 /** A syntactically valid ed25519 public key blob with random key bytes. */
 function fakeKey(type = 'ssh-ed25519', len = 32): Buffer {

@@ -135,7 +135,7 @@ export function entryMatchesHost(entry: KnownHostEntry, host: string, port: numb
   return matchHostPatternList(name, entry.hosts);
 }
 
-/** The decision over an already-read known_hosts text; `checkHostKey` reads the file for it. */
+/** The decision over one already-read known_hosts text (checkHostKeyFiles weighs several). */
 export function checkHostKeyText(
   text: string,
   host: string,
@@ -172,18 +172,7 @@ async function readIfExists(file: string): Promise<string> {
   }
 }
 
-/** Check a presented host key against a known_hosts file. A missing file knows no hosts. */
-export async function checkHostKey(
-  file: string,
-  host: string,
-  port: number,
-  keyType: string,
-  keyBlob: Buffer,
-): Promise<HostKeyCheck> {
-  return checkHostKeyText(await readIfExists(file), host, port, keyType, keyBlob);
-}
-
-/** A known_hosts file as read once per connect: its path (for messages) and its text ('' if absent). */
+/** A known_hosts file as read once per connect: its path (for messages) and its text ('' if absent; a missing file knows no hosts). */
 export interface KnownHostsText {
   file: string;
   text: string;
