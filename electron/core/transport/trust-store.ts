@@ -32,7 +32,6 @@ export interface TrustOptions {
    * the platform's store as above.
    */
   systemCaFiles?: readonly string[];
-  log?: (line: string) => void;
 }
 
 /** The files this platform's store is read from; [] where it is not a file (macOS, Windows). */
@@ -49,8 +48,9 @@ export function pemCertificates(text: string): string[] {
   return text.match(PEM_CERT) ?? [];
 }
 
-function readBundles(files: readonly string[], all: boolean): { file: string; certs: string[] }[] {
-  const found: { file: string; certs: string[] }[] = [];
+/** The certificates of the first of these files that can be read (of every one, with `all`). */
+function readBundles(files: readonly string[], all: boolean): string[] {
+  const found: string[] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -58,7 +58,7 @@ function readBundles(files: readonly string[], all: boolean): { file: string; ce
     } catch {
       continue; // not on this distribution
     }
-    found.push({ file, certs: pemCertificates(text) });
+    found.push(...pemCertificates(text));
     if (!all) break;
   }
   return found;
@@ -81,16 +81,16 @@ export function trustedCertificates(o: TrustOptions = {}): string[] {
     add(tls.rootCertificates);
     // Node 20 adds these only to its own default store, which an explicit one replaces.
     const extra = process.env.NODE_EXTRA_CA_CERTS;
-    if (extra) for (const { certs } of readBundles([extra], true)) add(certs);
+    if (extra) add(readBundles([extra], true));
   }
   const files = o.systemCaFiles ?? systemCaFiles();
   if (files.length > 0) {
-    for (const { certs } of readBundles(files, o.systemCaFiles !== undefined)) add(certs);
+    add(readBundles(files, o.systemCaFiles !== undefined));
   } else if (getCA) {
     try {
       add(getCA('system'));
-    } catch (e) {
-      o.log?.(`tls: the system's certificate store could not be read (${(e as Error).message}); using Node's`);
+    } catch {
+      // a store that cannot be read adds nothing; Node's own CAs stay
     }
   }
   return [...out.values()];
@@ -111,8 +111,7 @@ export function hubSecureContext(o: TrustOptions = {}): Tls.SecureContext | unde
   let ctx: Tls.SecureContext;
   try {
     ctx = loadTls().createSecureContext({ ca: trustedCertificates(o) });
-  } catch (e) {
-    o.log?.(`tls: the system's certificates could not be used (${(e as Error).message}); using Node's own`);
+  } catch {
     return undefined;
   }
   if (isDefault) defaultContext = ctx;
