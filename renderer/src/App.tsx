@@ -322,19 +322,19 @@ export function App() {
             error={bookmarkError}
             resuming={resuming}
             onResume={(id) => void resume(id)}
+            // Each change comes back as a 'bookmarks-changed' event, which reloads the list.
             onRemove={async (id) => {
               const r = await call('removeBookmark', { bookmarkId: id });
               setBookmarkError(r.ok ? undefined : r.error);
-              void loadBookmarks();
+              // Gone already (the CLI removed it): no event comes, so read the list again.
+              if (!r.ok) void loadBookmarks();
             }}
             onAdd={async (req) => {
               const r = await call('addBookmark', req);
-              if (r.ok) void loadBookmarks();
               return r.ok ? undefined : r.error;
             }}
             onBookmarkSession={async (sessionId, name) => {
               const r = await call('bookmarkSession', { sessionId, name });
-              if (r.ok) void loadBookmarks();
               return r.ok ? undefined : r.error;
             }}
           />

@@ -298,12 +298,15 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const user = this.fstate(facilityId).username;
     if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
     const klass = pickClass(this.classes(profile), classId, profile.name);
-    for (const live of this.sessions.values()) {
-      if (live.view.facilityId === facilityId && live.view.serverName === serverName && live.view.state !== 'ended') {
-        throw new RoamlabError('hub-already-running', `A session for ${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name} is already open here.`, 'Open it from the sessions list, or stop it first.');
-      }
+    if (this.openOn(facilityId, serverName).length > 0) {
+      throw new RoamlabError('hub-already-running', `A session for ${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name} is already open here.`, 'Open it from the sessions list, or stop it first.');
     }
     return this.launch(profile, user, klass, serverName, undefined, place);
+  }
+
+  /** This app's sessions on a facility's server that have not ended, with their ids. */
+  private openOn(facilityId: string, serverName: string): [string, LiveSession][] {
+    return [...this.sessions.entries()].filter(([, l]) => l.view.facilityId === facilityId && l.view.serverName === serverName && l.view.state !== 'ended');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -345,9 +348,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   /** Bookmark an open session at the file its Lab window shows now. */
   async bookmarkSession(sessionId: string, name: string): Promise<BookmarkView> {
     const live = this.live(sessionId);
-    const server = live.session.serverModel;
     const url = this.o.hooks.labLocation?.(sessionId);
-    const serverPath = server ? (server.url.endsWith('/') ? server.url : `${server.url}/`) : undefined;
+    const serverPath = live.session.serverPath;
     const place = url && serverPath ? placeFromUrl(url, serverPath) : undefined;
     return this.addBookmark({ name, facilityId: live.view.facilityId, classId: live.view.classId, serverName: live.view.serverName, place: place || undefined });
   }
@@ -372,13 +374,13 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         { facilityId: b.facilityId },
       );
     }
-    for (const [sid, live] of this.sessions) {
-      if (live.view.facilityId === b.facilityId && live.view.serverName === b.serverName && live.view.state !== 'ended') {
-        if (live.view.state === 'ready') this.openSession(sid);
-        await this.bookmarks.touch(b.id);
-        this.send({ type: 'bookmarks-changed' });
-        return { ...live.view };
-      }
+    const [open] = this.openOn(b.facilityId, b.serverName);
+    if (open) {
+      const [sid, live] = open;
+      if (live.view.state === 'ready') this.openSession(sid);
+      await this.bookmarks.touch(b.id);
+      this.send({ type: 'bookmarks-changed' });
+      return { ...live.view };
     }
     const view = this.startSession(b.facilityId, b.classId, b.serverName, b.place);
     await this.bookmarks.touch(b.id);
@@ -398,7 +400,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const user = this.fstate(facilityId).username;
     if (!user) throw new RoamlabError('credentials-missing', `You are not signed in to ${profile.name}.`, 'Sign in first.');
     const klass = pickClass(this.classes(profile), classId, profile.name);
-    const open = [...this.sessions.entries()].filter(([, l]) => l.view.facilityId === facilityId && l.view.serverName === serverName && l.view.state !== 'ended');
+    const open = this.openOn(facilityId, serverName);
     const where = `${serverName ? `server "${serverName}"` : 'your server'} at ${profile.name}`;
     for (const [, l] of open) {
       if (l.view.replacing !== undefined || !SWITCHABLE.has(l.view.state)) {

@@ -117,6 +117,12 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.server;
   }
 
+  /** The server's URL path with a trailing slash (`/jhub/user/ana/`), once the hub has named it. */
+  get serverPath(): string | undefined {
+    if (!this.server) return undefined;
+    return this.server.url.endsWith('/') ? this.server.url : `${this.server.url}/`;
+  }
+
   private go(next: SessionState): void {
     if (!canTransition(this.current.name, next.name)) throw new TransitionError(this.current.name, next.name);
     this.current = next;
@@ -148,7 +154,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.go({ name: 'connecting', reason: 'server ready; opening the local gateway' });
       }
 
-      const serverPath = this.server.url.endsWith('/') ? this.server.url : `${this.server.url}/`;
+      const serverPath = this.serverPath!;
       const lab = await this.hub.labAvailable(this.token, serverPath);
       // Loaded here, not at start: the gateway and ws (which loads https and tls) cost load time
       // that a command-line start which never gets this far should not pay (BENCHMARKS.md, setup).

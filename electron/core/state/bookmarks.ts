@@ -94,7 +94,11 @@ export class BookmarkStore {
 
   /** The bookmark with this id, or else this name (case-insensitive). */
   async find(idOrName: string): Promise<Bookmark> {
-    const { bookmarks } = this.valid(await this.load());
+    return this.pick(await this.load(), idOrName);
+  }
+
+  private pick(file: BookmarksFile, idOrName: string): Bookmark {
+    const { bookmarks } = this.valid(file);
     const b = bookmarks.find((x) => x.id === idOrName) ?? bookmarks.find((x) => x.name.toLowerCase() === idOrName.trim().toLowerCase());
     if (!b) {
       throw new RoamlabError(
@@ -132,8 +136,8 @@ export class BookmarkStore {
   }
 
   async remove(idOrName: string): Promise<Bookmark> {
-    const b = await this.find(idOrName);
     const value = await this.load();
+    const b = this.pick(value, idOrName);
     await this.store.save({ ...value, bookmarks: value.bookmarks.filter((x) => (x as { id?: unknown }).id !== b.id) });
     return b;
   }
