@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
+import { startSshAgent } from '../rig/ssh-agent';
 import { revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
@@ -101,16 +102,13 @@ describe.each([
 
   it('signs in through the gateway with an encrypted key that ssh-agent holds: no passphrase asked or stored', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'roamlab-agent-'));
-    const sock = path.join(dir, 'agent.sock');
-    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    const agent = await startSshAgent(dir);
+    const sock = agent.sock;
     try {
       const key = path.join(dir, 'id_ed25519');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'agent phrase', '-f', key]);
       appendFileSync(path.join(sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
-      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
-      const askpass = path.join(dir, 'askpass.sh');
-      writeFileSync(askpass, "#!/bin/sh\necho 'agent phrase'\n", { mode: 0o700 });
-      execFileSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: 'ignore' });
+      await agent.add(key, 'agent phrase');
       const agentId = `${id}-agent`;
       const profile = path.join(dir, 'p.json');
       writeFileSync(profile, JSON.stringify({ schema: 1, id: agentId, name: 'Key in the agent', hub: { url: hub.url }, ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: key, knownHostsFile: sshd.knownHostsFile }, classes: [] }));
@@ -126,7 +124,7 @@ describe.each([
       expect(await keychainEntry(`${agentId}/passphrase/${sshd.user}`).getPassword()).toBeNull();
       await runCli(['logout', agentId, '--facility-file', profile], env);
     } finally {
-      agent.kill();
+      agent.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

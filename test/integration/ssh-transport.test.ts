@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { childPids, freePort, startSshd, type RigSshd } from '../rig/sshd';
 import { startNginx } from '../rig/nginx';
 import { startSlowLink } from '../rig/slow-link';
 import { makeTestCa } from '../rig/tls';
+import { startSshAgent, type RigSshAgent } from '../rig/ssh-agent';
 
 let rig: RigSshd;
 let hub: http.Server;
@@ -548,15 +549,9 @@ describe('authentication and reachability', () => {
   });
 
   describe('with an SSH agent (OpenSSH ssh-agent)', () => {
-    let agent: ChildProcess;
+    let agent: RigSshAgent;
     let sock: string;
-    const agentEnv = () => ({ ...process.env, SSH_AUTH_SOCK: sock });
-    /** ssh-add, the passphrase typed in through SSH_ASKPASS as a desktop's askpass would. */
-    const sshAdd = async (key: string, passphrase = '') => {
-      const askpass = path.join(rig.dir, 'askpass.sh');
-      await fsp.writeFile(askpass, `#!/bin/sh\nprintf '%s\\n' '${passphrase}'\n`, { mode: 0o700 });
-      execFileSync('ssh-add', ['-q', key], { env: { ...agentEnv(), SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, stdio: ['ignore', 'ignore', 'pipe'] });
-    };
+    const sshAdd = (key: string, passphrase = '') => agent.add(key, passphrase);
     const newKey = async (name: string, passphrase = '', authorize = true) => {
       const key = path.join(rig.dir, name);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-f', key]);
@@ -565,13 +560,11 @@ describe('authentication and reachability', () => {
     };
 
     beforeAll(async () => {
-      sock = path.join(rig.dir, 'agent.sock');
-      agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 10));
-      expect(existsSync(sock)).toBe(true);
+      agent = await startSshAgent(rig.dir);
+      sock = agent.sock;
     });
     afterAll(() => {
-      agent?.kill();
+      agent?.stop();
     });
 
     it('signs in with an encrypted key the agent holds: no passphrase asked or stored', async () => {
@@ -596,7 +589,7 @@ describe('authentication and reachability', () => {
       for (let i = 0; i < 7; i++) await sshAdd(await newKey(`other-${i}`, '', false));
       const key = await newKey('among-many', 'pass phrase');
       await sshAdd(key, 'pass phrase');
-      expect(execFileSync('ssh-add', ['-l'], { env: agentEnv(), encoding: 'utf8' }).trim().split('\n').length).toBeGreaterThanOrEqual(9);
+      expect(agent.count()).toBeGreaterThanOrEqual(9);
       const t = await connect({ ssh: sshOpts({ identityFile: key }), agent: sock });
       expect((await get(`http://127.0.0.1:${hubPort}/among-many`, t.agent)).status).toBe(200);
     });
