@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LocalGateway, ENTRY_PATH } from '../../electron/core/gateway/gateway';
 import type { HubTransport } from '../../electron/core/transport/transport';
+import { kernelInfoReply } from './helpers/kernel-ws';
 
 // An upstream that records what reached it: it stands where the hub would, so the test can see
 // which headers the gateway forwarded. The end-to-end path to a real hub is in cli-session.test.ts.
@@ -15,6 +16,9 @@ const seen: http.IncomingHttpHeaders[] = [];
 /** Every upstream WebSocket connection, in order. */
 const upstreamWs: { ws: WebSocket; url: string }[] = [];
 let restartRefusals = 0;
+/** Kernel models the gateway read (…/api/kernels/ID), by id. */
+const kernelModelReads: string[] = [];
+const KERNEL_ANSWER_MS = 300;
 /** While true, the hub is away (a long restart): every WebSocket handshake gets the proxy's 503. */
 let hubAway = false;
 let awayRefusals = 0;
@@ -86,6 +90,14 @@ beforeAll(async () => {
       pump();
       return;
     }
+    // A kernel's model: "deaf" and "busy" kernels never answer a resumed socket's kernel_info.
+    const kernel = /^\/jhub\/user\/a\/api\/kernels\/(deaf|busy)$/.exec(req.url ?? '');
+    if (kernel) {
+      kernelModelReads.push(kernel[1]!);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: kernel[1], execution_state: kernel[1] === 'busy' ? 'busy' : 'idle' }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url, headers: req.headers }));
   });
@@ -110,7 +122,15 @@ beforeAll(async () => {
   wss.on('connection', (ws, req) => {
     seen.push(req.headers);
     upstreamWs.push({ ws, url: req.url ?? '' });
-    ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo:${m.toString()}`, { binary: isBinary }));
+    ws.on('message', (m, isBinary) => {
+      // A kernel answers kernel_info, except where its channels no longer reach it: a resumed
+      // socket (same URL again) of the "deaf" kernel, any socket of the "busy" one.
+      const reply = kernelInfoReply(ws.protocol, m, isBinary);
+      if (reply === undefined) return ws.send(isBinary ? m : `echo:${m.toString()}`, { binary: isBinary });
+      const url = req.url ?? '';
+      const deaf = url.includes('/busy/') || (url.includes('/deaf/') && upstreamWs.filter((u) => u.url === url).length > 1);
+      if (!deaf) ws.send(reply, { binary: typeof reply !== 'string' });
+    });
     if (req.url?.includes('/hello-on-open')) ws.send('hello from the kernel');
   });
   upstream.listen(0, '127.0.0.1');
@@ -122,7 +142,7 @@ beforeAll(async () => {
     describe: 'direct',
     close: async () => {},
   };
-  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', waitForLinkMs: 400, facilityName: 'Test <Facility>', wsRetryMs: WS_RETRY_MS });
+  gateway = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', waitForLinkMs: 400, facilityName: 'Test <Facility>', wsRetryMs: WS_RETRY_MS, kernelAnswerMs: KERNEL_ANSWER_MS });
   await gateway.listen();
 });
 
@@ -522,5 +542,68 @@ describe('local gateway while the link is down', () => {
     gateway.setLinkUp();
     const [code] = await closed;
     expect(code).toBe(1011);
+  });
+
+  it('checks a resumed kernel socket: one whose channels no longer reach the kernel is connected again under a new session_id, and what the page sent meanwhile goes there', async () => {
+    const path = '/jhub/user/a/api/kernels/deaf/channels?session_id=s1';
+    const ws = await pageSocket(path, ['v1.kernel.websocket.jupyter.org']);
+    const first = upstreamWs.at(-1)!;
+    const count = upstreamWs.length;
+    gateway.setLinkDown();
+    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    ws.send('sent while away');
+    const t0 = Date.now();
+    const echo = nextMessage(ws);
+    gateway.setLinkUp();
+    expect(await echo).toBe('echo:sent while away');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(KERNEL_ANSWER_MS);
+    const urls = upstreamWs.slice(count).map((u) => u.url);
+    expect(urls).toHaveLength(2);
+    expect(urls[0]).toBe(path);
+    expect(urls[1]).toMatch(/^\/jhub\/user\/a\/api\/kernels\/deaf\/channels\?session_id=[0-9a-f-]{36}$/);
+    expect(kernelModelReads).toContain('deaf');
+    // The new session_id sticks: the next resume uses it, and it answers at once.
+    gateway.setLinkDown();
+    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    ws.send('again');
+    const again = nextMessage(ws);
+    gateway.setLinkUp();
+    expect(await again).toBe('echo:again');
+    expect(upstreamWs.at(-1)!.url).toBe(urls[1]);
+    ws.close();
+  });
+
+  it('keeps a resumed socket of a kernel that is busy and does not answer (a kernel older than kernel_info on control): no new session_id', async () => {
+    const path = '/jhub/user/a/api/kernels/busy/channels?session_id=s2';
+    const ws = await pageSocket(path);
+    const first = upstreamWs.at(-1)!;
+    const count = upstreamWs.length;
+    gateway.setLinkDown();
+    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    ws.send('sent while busy');
+    const echo = nextMessage(ws);
+    gateway.setLinkUp();
+    expect(await echo).toBe('echo:sent while busy');
+    expect(upstreamWs.slice(count).map((u) => u.url)).toEqual([path]);
+    expect(kernelModelReads).toContain('busy');
+    ws.close();
+  });
+
+  it('checks the first upstream too when the page reopens a kernel session the gateway relayed before (JupyterLab reconnecting by itself)', async () => {
+    const path = '/jhub/user/a/api/kernels/deaf/channels?session_id=s3';
+    const before = await pageSocket(path);
+    before.close();
+    await once(before, 'close');
+    const count = upstreamWs.length;
+    const ws = await pageSocket(path);
+    ws.send('after reopening');
+    expect(await nextMessage(ws)).toBe('echo:after reopening');
+    const urls = upstreamWs.slice(count).map((u) => u.url);
+    expect(urls[0]).toBe(path);
+    expect(urls.at(-1)).toMatch(/session_id=[0-9a-f-]{36}$/);
+    ws.close();
   });
 });

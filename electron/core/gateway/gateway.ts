@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
 import { loadHttps } from '../lazy-modules';
-import { dialAndOpen, isTransient, WsRelay, type RelayEnv, type UpstreamSpec } from './ws-relay';
+import { dialAndOpen, isTransient, WsRelay, type KernelCheck, type RelayEnv, type UpstreamSpec } from './ws-relay';
+import { kernelChannel, withSessionId } from './kernel-probe';
 import {
   cookieName,
   gatewayOrigin,
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   facilityName?: string;
   /** Pauses between a held WebSocket's dials while the link is up (ms; see ws-relay.ts). */
   wsRetryMs?: readonly number[];
+  /** How long a resumed kernel socket has to answer kernel_info before it is reconnected (ms, default 8000). */
+  kernelAnswerMs?: number;
   /** The hub refused a request that carried the token (401/403): the token may be revoked. */
   onAuthRejected?: () => void;
   log?: (line: string) => void;
@@ -74,6 +77,8 @@ export class LocalGateway {
     handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false,
   });
   private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
+  /** Kernel sockets relayed so far ("KERNEL:SESSION" of the page) → the session_id used upstream. */
+  private readonly kernelSessions = new Map<string, string>();
   private readonly transport: HubTransport;
   private boundPort = 0;
   private linkIsUp = true;
@@ -375,9 +380,17 @@ export class LocalGateway {
 
   /** How a relay reaches the hub: always through the current transport, with fresh headers. */
   private relayEnv(req: http.IncomingMessage): RelayEnv {
-    const path = req.url ?? '/';
+    const pagePath = req.url ?? '/';
     const protocols = offeredProtocols(req);
     const pageHeaders = { ...req.headers };
+    const kernel = kernelChannel(pagePath);
+    const key = kernel && `${kernel.kernelId}:${kernel.sessionId}`;
+    const seen = key !== undefined && this.kernelSessions.has(key);
+    if (key && !seen) this.kernelSessions.set(key, kernel.sessionId);
+    const upstreamPath = (): string => {
+      const id = key && this.kernelSessions.get(key);
+      return id && id !== kernel.sessionId ? withSessionId(pagePath, id) : pagePath;
+    };
     const spec = (): UpstreamSpec => {
       const h: http.IncomingHttpHeaders = { ...pageHeaders };
       this.prepareOutgoing({ headers: h } as http.IncomingMessage);
@@ -387,17 +400,53 @@ export class LocalGateway {
         headers[k] = Array.isArray(v) ? v.join(', ') : v;
       }
       const origin = this.transport.hubUrl;
-      const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${path}`;
+      const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${upstreamPath()}`;
       return { url, protocols, headers };
     };
+    const check: KernelCheck | undefined = key
+      ? {
+          checkFirst: seen,
+          answerWithinMs: this.options.kernelAnswerMs ?? 8000,
+          executionState: () => this.kernelState(new URL(spec().url).pathname.replace(/\/channels$/, ''), spec().headers),
+          renewSession: () => this.kernelSessions.set(key, randomUUID()),
+        }
+      : undefined;
     return {
       agent: () => this.transport.agent,
       spec,
       linkUp: () => this.linkIsUp && !this.closing,
       reconnecting: () => this.sessionReconnecting,
       retryMs: this.options.wsRetryMs,
+      kernel: check,
       log: this.options.log,
     };
+  }
+
+  /** GET a kernel's model (…/api/kernels/ID) for its execution_state; undefined on any failure. */
+  private kernelState(path: string, headers: Record<string, string>): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const url = new URL(path, this.transport.hubUrl.origin);
+      const request = url.protocol === 'https:' ? loadHttps().request : http.request;
+      const req = request(url, { agent: this.transport.agent, headers: { ...headers, accept: 'application/json', 'accept-encoding': 'identity' }, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (body.length < 65_536) body += c;
+        });
+        res.on('end', () => {
+          try {
+            const state = (JSON.parse(body) as { execution_state?: unknown }).execution_state;
+            resolve(res.statusCode === 200 && typeof state === 'string' ? state : undefined);
+          } catch {
+            resolve(undefined);
+          }
+        });
+        res.on('error', () => resolve(undefined));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(undefined));
+      req.end();
+    });
   }
 
   private enter(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { WebSocket, type RawData } from 'ws';
+import { kernelInfoRequest, replyTo } from './kernel-probe';
 
 /**
  * One WebSocket of the Lab page (a kernel's channels, a terminal, the event stream), relayed
@@ -10,7 +12,8 @@ import { WebSocket, type RawData } from 'ws';
  * sees a quiet kernel, not a closed socket, so JupyterLab never starts (and never gives up) its
  * own reconnect. Messages the page sends meanwhile are queued. When the link is back, the relay
  * dials the same URL again — for a kernel that is the same `session_id`, and jupyter_server
- * replays what the kernel sent while nobody listened — then sends the queue. When the upstream
+ * replays what the kernel sent while nobody listened — then sends the queue; for a kernel, once
+ * the kernel has answered on the resumed socket (kernel-probe.ts). When the upstream
  * is gone for good (the kernel or server no longer exists, the hub refuses), the page's socket is
  * closed with 1011 so JupyterLab reconnects by itself, while the link is up, and finds out.
  */
@@ -36,7 +39,20 @@ export interface RelayEnv {
   reconnecting: () => boolean;
   /** Pauses between dials while the link is up but the hub does not take the socket (ms). */
   retryMs?: readonly number[];
+  /** Set when the socket is a kernel's channels: resumed sockets are checked (kernel-probe.ts). */
+  kernel?: KernelCheck;
   log?: (line: string) => void;
+}
+
+export interface KernelCheck {
+  /** Check the first upstream too: the page reopened a kernel session this gateway relayed before. */
+  checkFirst: boolean;
+  /** How long a resumed socket has to answer kernel_info (ms). */
+  answerWithinMs: number;
+  /** The kernel's execution_state as the server reports it (REST), undefined if unknown. */
+  executionState(): Promise<string | undefined>;
+  /** From now on connect this page's socket with a new session_id (spec() carries it). */
+  renewSession(): void;
 }
 
 /** Most a page may send while the link is down before its socket is closed (bytes). */
@@ -46,6 +62,8 @@ const HIGH_WATER = 4 * 1024 * 1024;
 /** Retry delays while the link looks up but the dial fails (e.g. the hub's proxy restarting). */
 const RETRY_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 8000];
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** After the proof, how long the kernel's answers to it (status on iopub, the other channel's reply) are kept from the page. */
+const PROBE_ECHO_MS = 5_000;
 const MAX_PAYLOAD = 512 * 1024 * 1024;
 
 export function dialUpstream(env: RelayEnv): WebSocket {
@@ -110,6 +128,13 @@ export class WsRelay {
   private dialsInRow = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly delays: readonly number[];
+  /** A resumed kernel socket proving that it reaches the kernel; what the page sends waits. */
+  private proving: { ws: WebSocket; timer: NodeJS.Timeout } | undefined;
+  /** The proof's msg_ids: the kernel's answers to them are kept from the page until probeEchoUntil. */
+  private probeIds: ReadonlySet<string> | undefined;
+  private probeEchoUntil = 0;
+  /** This resume already moved to a new session_id once (reset when a proof succeeds). */
+  private renewed = false;
   /** Times the upstream was replaced after a drop (for tests and logs). */
   resumed = 0;
 
@@ -124,7 +149,7 @@ export class WsRelay {
     page.on('message', (data, isBinary) => this.fromPage(data, isBinary));
     page.on('close', () => this.finish());
     page.on('error', () => this.finish());
-    if (first) this.attach(first);
+    if (first) this.attach(first, env.kernel?.checkFirst ?? false);
     else if (env.linkUp()) this.scheduleRetry(0);
   }
 
@@ -156,9 +181,10 @@ export class WsRelay {
     this.finish();
   }
 
-  private attach(ws: WebSocket): void {
+  private attach(ws: WebSocket, check = false): void {
     this.upstream = ws;
     ws.on('message', (data, isBinary) => {
+      if (this.probeIds && this.answersProbe(ws, data, isBinary)) return;
       if (this.page.readyState !== WebSocket.OPEN) return;
       this.page.send(data, { binary: isBinary });
       if (this.page.bufferedAmount > HIGH_WATER && !ws.isPaused) {
@@ -168,12 +194,76 @@ export class WsRelay {
     });
     ws.on('error', () => undefined);
     ws.once('close', (code, reason) => this.upstreamClosed(ws, code, reason.toString()));
+    if (check && this.env.kernel) this.prove(ws, this.env.kernel);
+    else this.flush();
+  }
+
+  /** Ask the kernel for kernel_info on control and shell; the page's messages wait for an answer. */
+  private prove(ws: WebSocket, kernel: KernelCheck): void {
+    const session = `roamlab-check-${randomUUID()}`;
+    const channels = ['control', 'shell'] as const;
+    this.probeIds = new Set(channels.map((c) => `${session}-${c}`));
+    const timer = setTimeout(() => void this.unproved(ws, kernel), kernel.answerWithinMs);
+    timer.unref();
+    this.proving = { ws, timer };
+    for (const c of channels) {
+      const f = kernelInfoRequest(ws.protocol, c, `${session}-${c}`, session);
+      ws.send(f.data, { binary: f.binary });
+    }
+  }
+
+  /** A message answering the proof (its reply, its busy/idle status) is the relay's, not the page's. */
+  private answersProbe(ws: WebSocket, data: RawData, binary: boolean): boolean {
+    if (!this.proving && Date.now() > this.probeEchoUntil) {
+      this.probeIds = undefined;
+      return false;
+    }
+    const r = replyTo(ws.protocol, data, binary);
+    if (!r || !this.probeIds?.has(r.parentId)) return false;
+    if (this.proving?.ws === ws && (r.channel === 'control' || r.channel === 'shell')) this.endProof();
+    return true;
+  }
+
+  private endProof(): void {
+    if (this.proving) clearTimeout(this.proving.timer);
+    this.proving = undefined;
+    this.probeEchoUntil = Date.now() + PROBE_ECHO_MS;
     this.flush();
+  }
+
+  /**
+   * No answer in time. A kernel running a cell that answers kernel_info only on shell (kernels
+   * older than JEP 80) cannot be told from a dead socket: if the server says the kernel is busy,
+   * carry on. Otherwise the server restored channels that no longer reach the kernel: connect
+   * again under a new session_id, which gets new ones. Replies to requests sent before the drop
+   * went to the old channels, so this is the last resort, and taken once per resume.
+   */
+  private async unproved(ws: WebSocket, kernel: KernelCheck): Promise<void> {
+    if (this.proving?.ws !== ws || this.closed) return;
+    const state = await kernel.executionState().catch(() => undefined);
+    if (this.proving?.ws !== ws || this.closed) return;
+    if (state === 'busy' || this.renewed) {
+      this.env.log?.(`gateway: a resumed kernel socket did not answer kernel_info in ${kernel.answerWithinMs} ms (kernel ${state ?? 'state unknown'}); carrying on`);
+      this.renewed = false;
+      this.endProof();
+      return;
+    }
+    this.env.log?.('gateway: a resumed kernel socket does not reach the kernel (the server restored channels of a stale connection); connecting it again as a new session');
+    this.renewed = true;
+    clearTimeout(this.proving.timer);
+    this.proving = undefined;
+    this.upstream = undefined;
+    ws.removeAllListeners('close');
+    ws.removeAllListeners('message');
+    ws.terminate();
+    kernel.renewSession();
+    this.resetDials();
+    void this.redial();
   }
 
   private fromPage(data: RawData, binary: boolean): void {
     const up = this.upstream;
-    if (up && up.readyState === WebSocket.OPEN) {
+    if (up && up.readyState === WebSocket.OPEN && !this.proving) {
       up.send(data, { binary });
       if (up.bufferedAmount > HIGH_WATER && !this.page.isPaused) {
         this.page.pause();
@@ -194,7 +284,7 @@ export class WsRelay {
 
   private flush(): void {
     const up = this.upstream;
-    if (!up || up.readyState !== WebSocket.OPEN) return;
+    if (!up || up.readyState !== WebSocket.OPEN || this.proving) return;
     for (const m of this.queue) up.send(m.data, { binary: m.binary });
     this.queue = [];
     this.queuedBytes = 0;
@@ -203,6 +293,8 @@ export class WsRelay {
   private upstreamClosed(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.upstream || this.closed) return;
     this.upstream = undefined;
+    if (this.proving) clearTimeout(this.proving.timer);
+    this.proving = undefined;
     // 1006: no close frame, i.e. the connection under it died. Anything else the server said on
     // purpose (kernel shut down, server stopping): pass it on.
     if (code !== 1006) {
@@ -252,7 +344,7 @@ export class WsRelay {
       this.resumed++;
       this.resetDials();
       this.env.log?.('gateway: websocket resumed');
-      this.attach(r.ws);
+      this.attach(r.ws, true);
       return;
     }
     // The hub answered and refused (404: the kernel is gone; 401/403): the page must hear it from
@@ -289,6 +381,8 @@ export class WsRelay {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.proving) clearTimeout(this.proving.timer);
+    this.proving = undefined;
     const up = this.upstream;
     this.upstream = undefined;
     if (up) {
