@@ -120,6 +120,14 @@ export class LabWindows implements Disposable, StripRegistry {
     return entry.lab.webContents.getURL();
   }
 
+  /** ShellHooks.showPlace: run the core's place script in the session's open Lab page. */
+  async showPlace(sessionId: string, script: string): Promise<boolean> {
+    const entry = this.bySession.get(sessionId);
+    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return false;
+    // A user gesture: the classic interface's script opens a window.
+    return (await entry.lab.webContents.executeJavaScript(script, true)) === true;
+  }
+
   /** ShellHooks.openLab: show the session's Lab, focusing its window if it is already open. */
   open(info: LabOpenInfo): void {
     const existing = this.bySession.get(info.sessionId);

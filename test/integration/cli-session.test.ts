@@ -11,6 +11,7 @@ import { startSshAgent } from '../rig/ssh-agent';
 import { revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
+import { openPlaceScript } from '../../electron/core/session/place';
 
 // The whole path through real parts: `roamlab login` and `roamlab start --json` as a user runs
 // them, a real Secret Service keychain, a real sshd as the facility's gateway, a real JupyterHub
@@ -217,6 +218,30 @@ describe.each([
         await expect.poll(() => page.locator('#notebook_name').innerText(), { timeout: 60_000 }).toBe('Untitled');
       }
       await screenshot(page, `${flavor}-bookmark-resumed`);
+
+      // Another bookmark's place, shown in this open page as the app does it (ShellHooks.showPlace):
+      // JupyterLab opens it in a tab beside the first, without reloading the page; the classic
+      // interface in a window of its own.
+      const put = await fetch(`${hub.url}user/${user}/api/contents/Second%20run.ipynb`, {
+        method: 'PUT',
+        headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'notebook', format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),
+      });
+      expect(put.status).toBe(201);
+      const lab = flavor === 'jh5';
+      const script = openPlaceScript(`${prefix}user/${user}/`, lab, 'Second run.ipynb');
+      if (lab) {
+        await page.evaluate(() => ((window as unknown as { roamlabMark: string }).roamlabMark = 'the same page'));
+        expect(await page.evaluate(script)).toBe(true);
+        await expect.poll(() => page.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText(), { timeout: 30_000 }).toBe('Second run.ipynb');
+        expect(await page.locator('.lm-DockPanel .lm-TabBar-tab .lm-TabBar-tabLabel').allInnerTexts()).toContain('Untitled.ipynb');
+        expect(await page.evaluate(() => (window as unknown as { roamlabMark?: string }).roamlabMark)).toBe('the same page');
+      } else {
+        const [popup] = await Promise.all([context.waitForEvent('page'), page.evaluate(script)]);
+        await popup.waitForURL((u) => u.pathname === `${prefix}user/${user}/notebooks/Second%20run.ipynb`, { timeout: 30_000 });
+        await expect.poll(() => popup.locator('#notebook_name').innerText(), { timeout: 60_000 }).toBe('Second run');
+        expect(new URL(page.url()).pathname).toBe(expected);
+      }
       await context.close();
       session.child.kill('SIGINT');
       expect(await session.exited).toBe(0);

@@ -5,6 +5,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { LocalGateway, ENTRY_PATH } from '../../electron/core/gateway/gateway';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { kernelInfoReply } from './helpers/kernel-ws';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 // An upstream that records what reached it: it stands where the hub would, so the test can see
 // which headers the gateway forwarded. The end-to-end path to a real hub is in cli-session.test.ts.
@@ -88,6 +89,15 @@ beforeAll(async () => {
         res.end();
       };
       pump();
+      return;
+    }
+    // JupyterLab's page, as jupyter_server renders it (the config JSON escaped for <script>).
+    if (req.url?.startsWith('/jhub/user/a/lab')) {
+      const config = JSON.stringify({ baseUrl: '/jhub/user/a/', exposeAppInBrowser: false, note: '</script>' }).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+      const html = `<!doctype html><html><head><script id="jupyter-config-data" type="application/json">${config}</script></head><body>${req.headers['accept-encoding']}</body></html>`;
+      const gzip = req.url.includes('gzipped');
+      res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(gzip ? gzipSync(html) : html);
       return;
     }
     // A kernel's model: "deaf" and "busy" kernels never answer a resumed socket's kernel_info.
@@ -184,6 +194,36 @@ describe('local gateway', () => {
     expect(echoed.headers.origin).toBe(`http://127.0.0.1:${upstreamPort}`);
     // the gateway's own secret stays on this side
     expect(echoed.headers.cookie).toBe('_xsrf=keep');
+  });
+
+  it('lands an entry URL made for a place there (a bookmark opened in a new Lab window)', async () => {
+    const url = new URL(gateway.entryUrl('/jhub/user/a/lab/tree/run%2042.ipynb'));
+    const res = await request(gateway.port, url.pathname + url.search, { host: `127.0.0.1:${gateway.port}` });
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/jhub/user/a/lab/tree/run%2042.ipynb');
+    expect(res.headers['set-cookie']?.[0]).toMatch(/HttpOnly/);
+  });
+
+  it("passes JupyterLab's page on with its app exposed (asked for uncompressed); a compressed one unchanged", async () => {
+    const cookie = await enter();
+    const headers = { host: `127.0.0.1:${gateway.port}`, cookie, 'accept-encoding': 'gzip, br' };
+    const res = await request(gateway.port, '/jhub/user/a/lab/tree/x.ipynb', headers);
+    expect(res.status).toBe(200);
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+    const config = /<script id="jupyter-config-data" type="application\/json">(.*?)<\/script>/.exec(res.body)![1]!;
+    expect(JSON.parse(config)).toEqual({ baseUrl: '/jhub/user/a/', exposeAppInBrowser: true, note: '</script>' });
+    expect(res.body).toContain('<body>identity</body>');
+    // Other pages and files are not touched.
+    const api = await request(gateway.port, '/jhub/user/a/api/contents/lab', headers);
+    expect(JSON.parse(api.body).headers['accept-encoding']).toBe('gzip, br');
+    const gz = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: gateway.port, path: '/jhub/user/a/lab?gzipped', headers, agent: false }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve(Buffer.concat(chunks)));
+      }).on('error', reject);
+    });
+    expect(gunzipSync(gz).toString()).toContain('"exposeAppInBrowser":false');
   });
 
   it('refuses a used or made-up entry key', async () => {

@@ -33,6 +33,8 @@ let context: BrowserContext;
 let page: Page;
 let problems: string[];
 const labPages: Page[] = [];
+/** The Lab "window" of each session (the newest, as the app keeps one per session). */
+const labBySession = new Map<string, Page>();
 const labContexts: BrowserContext[] = [];
 const USER = 'carol';
 
@@ -87,9 +89,15 @@ beforeAll(async () => {
         const lab = await ctx.newPage();
         await lab.goto(info.url);
         labPages.push(lab);
+        labBySession.set(info.sessionId, lab);
       },
       // Where the newest Lab "window" is now.
       labLocation: () => labPages.at(-1)?.url(),
+      // The app runs the script in its open Lab window (lab-window.ts showPlace); here, in the newest page.
+      showPlace: async (sessionId, script) => {
+        const lab = labBySession.get(sessionId);
+        return lab !== undefined && !lab.isClosed() && (await lab.evaluate(script)) === true;
+      },
     },
   });
   const table = createHandlerTable(service);
@@ -261,6 +269,34 @@ describe('the launcher window over the real core', () => {
       .toBe('Untitled.ipynb');
     // Used just now: first in the list.
     await expect(panel.locator('li[data-bookmark]').first().getAttribute('data-bookmark')).resolves.toBe('Slow run');
+  });
+
+  it('resumes a bookmark of another notebook while the session is open: shown in the same Lab page, beside the first, without reloading it', async () => {
+    const lab = labPages.at(-1)!;
+    const pages = labPages.length;
+    const put = await fetch(`${hub.url}user/${USER}/api/contents/day2.ipynb`, {
+      method: 'PUT',
+      headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'notebook', format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),
+    });
+    expect(put.status).toBe(201);
+    const open = service.listSessions().find((x) => x.state === 'ready')!;
+    await service.addBookmark({ name: 'Day two', facilityId: 'rig', classId: open.classId, place: 'day2.ipynb' });
+    await lab.evaluate(() => ((window as unknown as { roamlabMark: string }).roamlabMark = 'the same page'));
+    await page.locator('button[aria-label="Resume Day two"]').click();
+    const currentTab = () => lab.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText().catch(() => '');
+    await expect.poll(currentTab, { timeout: 30_000 }).toBe('day2.ipynb');
+    expect(await lab.locator('.lm-DockPanel .lm-TabBar-tab .lm-TabBar-tabLabel').allInnerTexts()).toContain('Untitled.ipynb');
+    expect(await lab.evaluate(() => (window as unknown as { roamlabMark?: string }).roamlabMark)).toBe('the same page');
+    expect(labPages.length).toBe(pages);
+    expect(service.listSessions().filter((x) => x.state === 'ready').map((x) => x.sessionId)).toEqual([open.sessionId]);
+
+    // Its Lab window closed (the session still open): Resume opens a new one, landing on the place.
+    await lab.close();
+    await page.locator('button[aria-label="Resume Slow run"]').click();
+    const again = await waitFor('a new Lab page', () => labPages[pages], 30_000);
+    expect(new URL(again.url()).pathname).toBe(`/jhub/user/${USER}/lab/tree/Untitled.ipynb`);
+    expect(service.listSessions().filter((x) => x.state === 'ready').map((x) => x.sessionId)).toEqual([open.sessionId]);
   });
 
   it('stops the server from the sessions list, after a confirmation that Escape cancels', async () => {

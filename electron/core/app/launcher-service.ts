@@ -50,6 +50,11 @@ export interface ShellHooks {
   webSignIn?(info: { facilityId: string; loginUrl: string; cookieUrl: string; title: string }): Promise<{ name: string; value: string }[] | null>;
   /** The address the session's Lab page shows now (for a bookmark of where the person is). */
   labLocation?(sessionId: string): string | undefined;
+  /**
+   * Run `script` (session/place.ts openPlaceScript) in the session's open Lab page, to show a
+   * place there without reloading it. Resolves false when the session has no Lab page open.
+   */
+  showPlace?(sessionId: string, script: string): boolean | Promise<boolean>;
 }
 
 export interface LauncherServiceOptions {
@@ -377,7 +382,12 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const [open] = this.openOn(b.facilityId, b.serverName);
     if (open) {
       const [sid, live] = open;
-      if (live.view.state === 'ready') this.openSession(sid);
+      if (live.view.state === 'ready') {
+        // Its Lab page open: show the place there, in a tab beside what is open. Else a new
+        // window that lands on it.
+        const shown = b.place !== undefined && (await this.showPlace(sid, live.session, b.place));
+        this.openSession(sid, shown ? undefined : b.place);
+      }
       await this.bookmarks.touch(b.id);
       this.send({ type: 'bookmarks-changed' });
       return { ...live.view };
@@ -639,9 +649,20 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     return { ...live.view };
   }
 
-  openSession(sessionId: string): { url: string } {
+  /** Show a place in the session's open Lab page (ShellHooks.showPlace); false if it could not. */
+  private async showPlace(sessionId: string, session: Session, place: string): Promise<boolean> {
+    if (!this.o.hooks.showPlace) return false;
+    try {
+      return (await this.o.hooks.showPlace(sessionId, session.placeScript(place))) === true;
+    } catch (e) {
+      this.log.info(`could not show ${place} in the open Lab page: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  openSession(sessionId: string, place?: string): { url: string } {
     const live = this.live(sessionId);
-    const url = live.session.entryUrl();
+    const url = live.session.entryUrl(place);
     void this.o.hooks.openLab({ sessionId, url, facilityId: live.view.facilityId, title: labTitle(live.view.facilityName, live.view.classLabel, live.view.serverName) });
     return { url };
   }

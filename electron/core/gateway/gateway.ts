@@ -6,6 +6,7 @@ import type { HubTransport } from '../transport/transport';
 import { loadHttps } from '../lazy-modules';
 import { dialAndOpen, isTransient, WsRelay, type KernelCheck, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import { kernelChannel, withSessionId } from './kernel-probe';
+import { exposeLabApp, isLabPageRequest, LAB_PAGE_MAX_BYTES } from './lab-page';
 import {
   cookieName,
   gatewayOrigin,
@@ -66,7 +67,8 @@ const WS_HANDSHAKE_HEADERS = new Set([
 export class LocalGateway {
   private readonly server: http.Server;
   private readonly secret = randomBytes(32).toString('base64url');
-  private readonly entryKeys = new Map<string, number>();
+  /** One-time entry keys → when they expire and the page they land on. */
+  private readonly entryKeys = new Map<string, { expires: number; landing: string }>();
   private readonly sockets = new Set<Socket>();
   private readonly relays = new Set<WsRelay>();
   private readonly wss = new WebSocketServer({
@@ -184,11 +186,12 @@ export class LocalGateway {
 
   /**
    * A one-time URL that sets the session cookie and lands on the Lab page. The key in it is
-   * single-use and expires after five minutes; it is not the hub token.
+   * single-use and expires after five minutes; it is not the hub token. `landing`: a hub path to
+   * land on instead of the session's own (a bookmark's place; the caller makes it).
    */
-  entryUrl(): string {
+  entryUrl(landing?: string): string {
     const key = randomBytes(24).toString('base64url');
-    this.entryKeys.set(key, Date.now() + ENTRY_KEY_TTL_MS);
+    this.entryKeys.set(key, { expires: Date.now() + ENTRY_KEY_TTL_MS, landing: landing ?? this.options.landingPath });
     return `${this.origin}${ENTRY_PATH}?key=${key}`;
   }
 
@@ -228,6 +231,8 @@ export class LocalGateway {
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.prepareOutgoing(req);
     const headers = { ...withoutHopByHop(req.headers, false), host: this.transport.hubUrl.host };
+    // JupyterLab's page is rewritten on its way (lab-page.ts): ask for it uncompressed (~10 KB).
+    if (isLabPageRequest(req.method, req.url)) headers['accept-encoding'] = 'identity';
     let upstream: http.ClientRequest | undefined;
     let done = false;
     // The page gave up on it (navigated away, aborted a poll): so does the hub side.
@@ -288,12 +293,45 @@ export class LocalGateway {
     if (setCookie) headers['set-cookie'] = setCookie.map(rewriteSetCookie);
     const location = hubRes.headers.location;
     if (location) headers.location = rewriteLocation(location, this.transport.hubUrl.origin, this.boundPort);
+    if (status === 200 && isLabPageRequest(req.method, req.url) && /^text\/html\b/i.test(hubRes.headers['content-type'] ?? '') && !hubRes.headers['content-encoding']) {
+      return this.answerLabPage(res, hubRes, headers);
+    }
     res.writeHead(status, hubRes.statusMessage, headers);
     // The hub side broke off mid-body: so must the page's, or it would take a cut body as whole.
     hubRes.on('close', () => {
       if (!hubRes.complete) res.destroy();
     });
     hubRes.pipe(res);
+  }
+
+  /** JupyterLab's page, read whole (it is small) and passed on with its app exposed (lab-page.ts). */
+  private answerLabPage(res: http.ServerResponse, hubRes: http.IncomingMessage, headers: http.OutgoingHttpHeaders): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      size += c.length;
+      if (size <= LAB_PAGE_MAX_BYTES) return;
+      // Not a page this is for: pass it on as it is.
+      hubRes.off('data', onData);
+      hubRes.off('end', onEnd);
+      res.writeHead(200, hubRes.statusMessage, headers);
+      for (const chunk of chunks) res.write(chunk);
+      hubRes.pipe(res);
+    };
+    const onEnd = (): void => {
+      const html = Buffer.concat(chunks).toString('utf8');
+      const body = Buffer.from(exposeLabApp(html) ?? html, 'utf8');
+      delete headers['transfer-encoding'];
+      headers['content-length'] = String(body.length);
+      res.writeHead(200, hubRes.statusMessage, headers);
+      res.end(body);
+    };
+    hubRes.on('data', onData);
+    hubRes.on('end', onEnd);
+    hubRes.on('close', () => {
+      if (!hubRes.complete) res.destroy();
+    });
   }
 
   /**
@@ -452,8 +490,8 @@ export class LocalGateway {
   private enter(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
     if (!hostAllowed(req.headers.host, this.boundPort)) return this.deny(res, 'host');
     const key = url.searchParams.get('key') ?? '';
-    const expires = this.entryKeys.get(key);
-    const valid = expires !== undefined && expires > Date.now();
+    const entry = this.entryKeys.get(key);
+    const valid = entry !== undefined && entry.expires > Date.now();
     this.entryKeys.delete(key);
     const alreadyIn = sameSecret(readCookie(req.headers.cookie, cookieName(this.boundPort)), this.secret);
     if (!valid && !alreadyIn) {
@@ -463,7 +501,7 @@ export class LocalGateway {
     }
     res.writeHead(302, {
       'set-cookie': `${cookieName(this.boundPort)}=${this.secret}; Path=/; HttpOnly; SameSite=Strict`,
-      location: this.options.landingPath,
+      location: valid ? entry.landing : this.options.landingPath,
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
     });

@@ -27,6 +27,32 @@ export function landingPath(serverPath: string, lab: boolean, place?: string): s
 }
 
 /**
+ * A script for a Lab page that is open already: show `place` there without reloading the page,
+ * so nothing in it is lost — not unsaved edits, not the output of a cell still running. In
+ * JupyterLab through its own commands (the gateway exposes its app, gateway/lab-page.ts): a file
+ * opens in a tab beside the others, a folder in the file browser. The classic interface has a
+ * page per notebook and opens notebooks in new windows itself; so does this, and so does a Lab
+ * whose app is not exposed. Resolves true.
+ */
+export function openPlaceScript(serverPath: string, lab: boolean, place: string): string {
+  const url = JSON.stringify(landingPath(serverPath, lab, place));
+  if (!lab) return `(() => { window.open(${url}, '_blank'); return true; })()`;
+  const path = JSON.stringify(normalizePlace(place) ?? '');
+  return `(async () => {
+  const app = window.jupyterapp;
+  if (!app || !app.commands || !app.serviceManager) { window.open(${url}, '_blank'); return true; }
+  await app.restored;
+  const path = ${path};
+  let folder = path === '';
+  if (!folder) {
+    try { folder = (await app.serviceManager.contents.get(path, { content: false })).type === 'directory'; } catch (e) { folder = false; }
+  }
+  await app.commands.execute(folder ? 'filebrowser:go-to-path' : 'docmanager:open', { path });
+  return true;
+})()`;
+}
+
+/**
  * The place a Lab (or classic) page's URL shows, for a server at `serverPath`: JupyterLab's
  * `lab/tree/PLACE` and `lab/workspaces/NAME/tree/PLACE`, the classic `notebooks/PLACE`,
  * `tree/PLACE` and `edit/PLACE`. "" for the top or a page that names no file; undefined for a

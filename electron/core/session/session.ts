@@ -16,7 +16,7 @@ import { runtimeLeftMs } from '../monitor/clock-skew';
 import { hubRequest } from '../hub/http';
 import { LiveTransport } from './live-transport';
 import { backoffDelayMs, backReason, lossReason, reconnectingReason, type LossCause } from './reconnect-policy';
-import { landingPath } from './place';
+import { landingPath, openPlaceScript } from './place';
 
 export interface SessionOptions {
   profile: FacilityProfile;
@@ -236,10 +236,16 @@ export class Session extends EventEmitter<SessionEvents> {
     this.monitor?.setVisible(visible);
   }
 
-  /** A fresh one-time entry URL (each works once). */
-  entryUrl(): string {
-    if (!this.gateway) throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
-    return this.gateway.entryUrl();
+  /** A fresh one-time entry URL (each works once); with a place, it lands there. */
+  entryUrl(place?: string): string {
+    if (!this.gateway || !this.landing) throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
+    return this.gateway.entryUrl(place === undefined ? undefined : landingPath(this.serverPath!, this.landing.lab, place));
+  }
+
+  /** What to run in the open Lab page to show a place there without reloading it (place.ts). */
+  placeScript(place: string): string {
+    if (!this.landing) throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
+    return openPlaceScript(this.serverPath!, this.landing.lab, place);
   }
 
   // -------------------------------------------------------------------------------------------
