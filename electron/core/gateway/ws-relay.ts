@@ -220,7 +220,10 @@ export class WsRelay {
     }
     const r = replyTo(ws.protocol, data, binary);
     if (!r || !this.probeIds?.has(r.parentId)) return false;
-    if (this.proving?.ws === ws && (r.channel === 'control' || r.channel === 'shell')) this.endProof();
+    if (this.proving?.ws === ws && (r.channel === 'control' || r.channel === 'shell')) {
+      this.renewed = false;
+      this.endProof();
+    }
     return true;
   }
 
