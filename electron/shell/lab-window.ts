@@ -120,12 +120,12 @@ export class LabWindows implements Disposable, StripRegistry {
     return entry.lab.webContents.getURL();
   }
 
-  /** ShellHooks.showPlace: run the core's place script in the session's open Lab page. */
-  async showPlace(sessionId: string, script: string): Promise<boolean> {
+  /** ShellHooks.runInLab: run a script the core made in the session's open Lab page. */
+  async runInLab(sessionId: string, script: string): Promise<unknown> {
     const entry = this.bySession.get(sessionId);
-    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return false;
-    // A user gesture: the classic interface's script opens a window.
-    return (await entry.lab.webContents.executeJavaScript(script, true)) === true;
+    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return undefined;
+    // As a user gesture: the classic interface's place script opens a window.
+    return (await entry.lab.webContents.executeJavaScript(script, true)) as unknown;
   }
 
   /** ShellHooks.openLab: show the session's Lab, focusing its window if it is already open. */

@@ -55,7 +55,7 @@ function start(): void {
   const hooks: ShellHooks = {
     openLab: (info) => labs.open(info),
     labLocation: (sessionId) => labs.location(sessionId),
-    showPlace: (sessionId, script) => labs.showPlace(sessionId, script),
+    runInLab: (sessionId, script) => labs.runInLab(sessionId, script),
     webSignIn: (info) => webSignIn(info, launcher && !launcher.isDestroyed() ? launcher : undefined),
   };
   const service: LauncherService = new LauncherService({ home: roamlabHome(), keychain: new OsKeychain(), hooks });

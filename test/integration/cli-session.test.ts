@@ -219,7 +219,7 @@ describe.each([
       }
       await screenshot(page, `${flavor}-bookmark-resumed`);
 
-      // Another bookmark's place, shown in this open page as the app does it (ShellHooks.showPlace):
+      // Another bookmark's place, shown in this open page as the app does it (ShellHooks.runInLab):
       // JupyterLab opens it in a tab beside the first, without reloading the page; the classic
       // interface in a window of its own.
       const put = await fetch(`${hub.url}user/${user}/api/contents/Second%20run.ipynb`, {

@@ -93,10 +93,10 @@ beforeAll(async () => {
       },
       // Where the newest Lab "window" is now.
       labLocation: () => labPages.at(-1)?.url(),
-      // The app runs the script in its open Lab window (lab-window.ts showPlace); here, in the newest page.
-      showPlace: async (sessionId, script) => {
+      // The app runs the core's scripts in the session's Lab window (lab-window.ts runInLab); here, in its page.
+      runInLab: async (sessionId, script) => {
         const lab = labBySession.get(sessionId);
-        return lab !== undefined && !lab.isClosed() && (await lab.evaluate(script)) === true;
+        return lab === undefined || lab.isClosed() ? undefined : lab.evaluate(script);
       },
     },
   });
@@ -290,6 +290,12 @@ describe('the launcher window over the real core', () => {
     expect(await lab.evaluate(() => (window as unknown as { roamlabMark?: string }).roamlabMark)).toBe('the same page');
     expect(labPages.length).toBe(pages);
     expect(service.listSessions().filter((x) => x.state === 'ready').map((x) => x.sessionId)).toEqual([open.sessionId]);
+
+    // A bookmark of the session takes JupyterLab's current document, also where the address does
+    // not name it (as after a workspace restore, when it stays …/lab).
+    await lab.evaluate((p) => history.replaceState(null, '', p), `/jhub/user/${USER}/lab`);
+    const here = await service.bookmarkSession(open.sessionId, 'Here');
+    expect(here.place).toBe('day2.ipynb');
 
     // Its Lab window closed (the session still open): Resume opens a new one, landing on the place.
     await lab.close();

@@ -13,7 +13,7 @@ import { parseProfile } from '../profile/load';
 import { hubBaseUrl, type FacilityProfile } from '../profile/schema';
 import { appStateStore, type AppState, type FacilityState } from '../state/app-state';
 import { BookmarkStore, type Bookmark } from '../state/bookmarks';
-import { placeFromUrl } from '../session/place';
+import { CURRENT_PLACE_SCRIPT, normalizePlace, placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
 import { openTransport } from '../transport/open';
 import type { HostKeyPrompt } from '../transport/ssh-transport';
@@ -51,10 +51,11 @@ export interface ShellHooks {
   /** The address the session's Lab page shows now (for a bookmark of where the person is). */
   labLocation?(sessionId: string): string | undefined;
   /**
-   * Run `script` (session/place.ts openPlaceScript) in the session's open Lab page, to show a
-   * place there without reloading it. Resolves false when the session has no Lab page open.
+   * Run a script the core made (session/place.ts) in the session's open Lab page and resolve with
+   * its result: show a place there without reloading it, read which document is current.
+   * Resolves undefined when the session has no Lab page open.
    */
-  showPlace?(sessionId: string, script: string): boolean | Promise<boolean>;
+  runInLab?(sessionId: string, script: string): unknown;
 }
 
 export interface LauncherServiceOptions {
@@ -355,7 +356,10 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const live = this.live(sessionId);
     const url = this.o.hooks.labLocation?.(sessionId);
     const serverPath = live.session.serverPath;
-    const place = url && serverPath ? placeFromUrl(url, serverPath) : undefined;
+    // JupyterLab's current document where its app is exposed (gateway/lab-page.ts): right also
+    // where the address still says /lab (after a workspace restore). Else what the address names.
+    const current = await this.runInLab(sessionId, CURRENT_PLACE_SCRIPT);
+    const place = typeof current === 'string' ? normalizePlace(current) : url && serverPath ? placeFromUrl(url, serverPath) : undefined;
     return this.addBookmark({ name, facilityId: live.view.facilityId, classId: live.view.classId, serverName: live.view.serverName, place: place || undefined });
   }
 
@@ -385,7 +389,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       if (live.view.state === 'ready') {
         // Its Lab page open: show the place there, in a tab beside what is open. Else a new
         // window that lands on it.
-        const shown = b.place !== undefined && (await this.showPlace(sid, live.session, b.place));
+        const shown = b.place !== undefined && (await this.runInLab(sid, live.session.placeScript(b.place))) === true;
         this.openSession(sid, shown ? undefined : b.place);
       }
       await this.bookmarks.touch(b.id);
@@ -649,14 +653,14 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     return { ...live.view };
   }
 
-  /** Show a place in the session's open Lab page (ShellHooks.showPlace); false if it could not. */
-  private async showPlace(sessionId: string, session: Session, place: string): Promise<boolean> {
-    if (!this.o.hooks.showPlace) return false;
+  /** A core-made script's result in the session's open Lab page (ShellHooks.runInLab); undefined if none ran. */
+  private async runInLab(sessionId: string, script: string): Promise<unknown> {
+    if (!this.o.hooks.runInLab) return undefined;
     try {
-      return (await this.o.hooks.showPlace(sessionId, session.placeScript(place))) === true;
+      return await this.o.hooks.runInLab(sessionId, script);
     } catch (e) {
-      this.log.info(`could not show ${place} in the open Lab page: ${(e as Error).message}`);
-      return false;
+      this.log.info(`a script in the Lab page failed: ${(e as Error).message}`);
+      return undefined;
     }
   }
 

@@ -53,6 +53,17 @@ export function openPlaceScript(serverPath: string, lab: boolean, place: string)
 }
 
 /**
+ * A script for an open Lab page: the path of JupyterLab's current document, or null (no app
+ * exposed, the classic interface, or a current tab that is not a file, such as a terminal).
+ */
+export const CURRENT_PLACE_SCRIPT = `(() => {
+  const app = window.jupyterapp;
+  const widget = app && app.shell && app.shell.currentWidget;
+  const path = widget && widget.context && widget.context.path;
+  return typeof path === 'string' ? path : null;
+})()`;
+
+/**
  * The place a Lab (or classic) page's URL shows, for a server at `serverPath`: JupyterLab's
  * `lab/tree/PLACE` and `lab/workspaces/NAME/tree/PLACE`, the classic `notebooks/PLACE`,
  * `tree/PLACE` and `edit/PLACE`. "" for the top or a page that names no file; undefined for a
