@@ -320,8 +320,10 @@ export class LocalGateway {
       hubRes.pipe(res);
     };
     const onEnd = (): void => {
-      const html = Buffer.concat(chunks).toString('utf8');
-      const body = Buffer.from(exposeLabApp(html) ?? html, 'utf8');
+      const raw = Buffer.concat(chunks);
+      const rewritten = exposeLabApp(raw.toString('utf8'));
+      // Unchanged, it goes on byte for byte (whatever its charset).
+      const body = rewritten === undefined ? raw : Buffer.from(rewritten, 'utf8');
       delete headers['transfer-encoding'];
       headers['content-length'] = String(body.length);
       res.writeHead(200, hubRes.statusMessage, headers);
