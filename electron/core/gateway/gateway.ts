@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
 import { loadHttps } from '../lazy-modules';
+import { hubRequest } from '../hub/http';
 import { dialAndOpen, isTransient, WsRelay, type KernelCheck, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import { kernelChannel, withSessionId } from './kernel-probe';
 import { exposeLabApp, isLabPageRequest, LAB_PAGE_MAX_BYTES } from './lab-page';
@@ -447,7 +448,7 @@ export class LocalGateway {
       ? {
           checkFirst: seen,
           answerWithinMs: this.options.kernelAnswerMs ?? 8000,
-          executionState: () => this.kernelState(new URL(spec().url).pathname.replace(/\/channels$/, ''), spec().headers),
+          executionState: () => this.kernelState(pagePath.split('?')[0]!.replace(/\/channels$/, '')),
           renewSession: () => this.kernelSessions.set(key, randomUUID()),
         }
       : undefined;
@@ -463,30 +464,20 @@ export class LocalGateway {
   }
 
   /** GET a kernel's model (…/api/kernels/ID) for its execution_state; undefined on any failure. */
-  private kernelState(path: string, headers: Record<string, string>): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const url = new URL(path, this.transport.hubUrl.origin);
-      const request = url.protocol === 'https:' ? loadHttps().request : http.request;
-      const req = request(url, { agent: this.transport.agent, headers: { ...headers, accept: 'application/json', 'accept-encoding': 'identity' }, timeout: 10_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (body.length < 65_536) body += c;
-        });
-        res.on('end', () => {
-          try {
-            const state = (JSON.parse(body) as { execution_state?: unknown }).execution_state;
-            resolve(res.statusCode === 200 && typeof state === 'string' ? state : undefined);
-          } catch {
-            resolve(undefined);
-          }
-        });
-        res.on('error', () => resolve(undefined));
+  private async kernelState(path: string): Promise<string | undefined> {
+    try {
+      const res = await hubRequest(this.transport, {
+        method: 'GET',
+        path,
+        headers: { Authorization: `token ${this.options.token()}`, Accept: 'application/json' },
+        timeoutMs: 10_000,
+        action: "tell the kernel's state",
       });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(undefined));
-      req.end();
-    });
+      const state = res.status === 200 ? (JSON.parse(res.body) as { execution_state?: unknown }).execution_state : undefined;
+      return typeof state === 'string' ? state : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private enter(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
