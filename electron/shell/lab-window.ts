@@ -113,19 +113,21 @@ export class LabWindows implements Disposable, StripRegistry {
     return this.o.service.listSessions().find((s) => s.sessionId === sessionId);
   }
 
+  /** The session's Lab window, if it and its page are open. */
+  private openEntry(sessionId: string): LabEntry | undefined {
+    const entry = this.bySession.get(sessionId);
+    return !entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed() ? undefined : entry;
+  }
+
   /** ShellHooks.labLocation: the address the session's Lab page shows now. */
   location(sessionId: string): string | undefined {
-    const entry = this.bySession.get(sessionId);
-    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return undefined;
-    return entry.lab.webContents.getURL();
+    return this.openEntry(sessionId)?.lab.webContents.getURL();
   }
 
   /** ShellHooks.runInLab: run a script the core made in the session's open Lab page. */
   async runInLab(sessionId: string, script: string): Promise<unknown> {
-    const entry = this.bySession.get(sessionId);
-    if (!entry || entry.win.isDestroyed() || entry.lab.webContents.isDestroyed()) return undefined;
     // As a user gesture: the classic interface's place script opens a window.
-    return (await entry.lab.webContents.executeJavaScript(script, true)) as unknown;
+    return (await this.openEntry(sessionId)?.lab.webContents.executeJavaScript(script, true)) as unknown;
   }
 
   /** ShellHooks.openLab: show the session's Lab, focusing its window if it is already open. */
