@@ -227,9 +227,14 @@ export class WsRelay {
     return true;
   }
 
-  private endProof(): void {
+  /** Stop waiting for the kernel's answer (its timer too). */
+  private dropProof(): void {
     if (this.proving) clearTimeout(this.proving.timer);
     this.proving = undefined;
+  }
+
+  private endProof(): void {
+    this.dropProof();
     this.probeEchoUntil = Date.now() + PROBE_ECHO_MS;
     this.flush();
   }
@@ -253,8 +258,7 @@ export class WsRelay {
     }
     this.env.log?.('gateway: a resumed kernel socket does not reach the kernel (the server restored channels of a stale connection); connecting it again as a new session');
     this.renewed = true;
-    clearTimeout(this.proving.timer);
-    this.proving = undefined;
+    this.dropProof();
     this.upstream = undefined;
     ws.removeAllListeners('close');
     ws.removeAllListeners('message');
@@ -296,8 +300,7 @@ export class WsRelay {
   private upstreamClosed(ws: WebSocket, code: number, reason: string): void {
     if (ws !== this.upstream || this.closed) return;
     this.upstream = undefined;
-    if (this.proving) clearTimeout(this.proving.timer);
-    this.proving = undefined;
+    this.dropProof();
     // 1006: no close frame, i.e. the connection under it died. Anything else the server said on
     // purpose (kernel shut down, server stopping): pass it on.
     if (code !== 1006) {
@@ -384,8 +387,7 @@ export class WsRelay {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    if (this.proving) clearTimeout(this.proving.timer);
-    this.proving = undefined;
+    this.dropProof();
     const up = this.upstream;
     this.upstream = undefined;
     if (up) {
