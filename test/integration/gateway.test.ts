@@ -398,6 +398,18 @@ async function pageSocket(path: string, protocols: string[] = []): Promise<WebSo
   return ws;
 }
 
+/** The hub side of a relayed socket vanishes without a close frame (its connection destroyed). */
+function cutUpstream(u: { ws: WebSocket }): void {
+  (u.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+}
+
+/** The link goes down and the connection under `u` with it; the relay has noticed 100 ms later. */
+async function linkDropsUnder(u: { ws: WebSocket }): Promise<void> {
+  gateway.setLinkDown();
+  cutUpstream(u);
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 function nextMessage(ws: WebSocket, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no message')), timeoutMs);
@@ -450,9 +462,7 @@ describe('local gateway while the link is down', () => {
     let pageClosed = false;
     ws.on('close', () => (pageClosed = true));
     // The link dies: the upstream connection vanishes without a close frame.
-    gateway.setLinkDown();
-    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await linkDropsUnder(first);
     expect(gateway.webSockets.held).toBe(1);
     ws.send('sent while away');
     ws.send(Buffer.from([1, 2, 3]));
@@ -474,7 +484,7 @@ describe('local gateway while the link is down', () => {
   it('closes the page\'s socket (1011) when the hub no longer knows it, so the page reconnects by itself', async () => {
     const ws = await pageSocket('/jhub/user/a/api/kernels/gone/channels');
     const closed = once(ws, 'close');
-    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    cutUpstream(upstreamWs.at(-1)!);
     const [code] = await closed;
     expect(code).toBe(1011);
   });
@@ -485,7 +495,7 @@ describe('local gateway while the link is down', () => {
     ws.on('close', () => (pageClosed = true));
     const first = upstreamWs.at(-1)!;
     const echo = nextMessage(ws);
-    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    cutUpstream(first);
     await new Promise((r) => setTimeout(r, 100));
     ws.send('after the restart');
     expect(await echo).toBe('echo:after the restart');
@@ -500,7 +510,7 @@ describe('local gateway while the link is down', () => {
     const closed = once(ws, 'close');
     hubAway = true;
     awayRefusals = 0;
-    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    cutUpstream(upstreamWs.at(-1)!);
     const [code] = await closed;
     expect(code).toBe(1011);
     expect(awayRefusals).toBe(WS_RETRY_MS.length + 1);
@@ -515,7 +525,7 @@ describe('local gateway while the link is down', () => {
     hubAway = true;
     awayRefusals = 0;
     gateway.setReconnecting(true);
-    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
+    cutUpstream(upstreamWs.at(-1)!);
     // A socket the page opens meanwhile (another notebook) is held too, not refused.
     const cookie = await enter();
     const other = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k7/channels`, ['v1.kernel.websocket.jupyter.org'], {
@@ -590,9 +600,7 @@ describe('local gateway while the link is down', () => {
     const ws = await pageSocket(path, ['v1.kernel.websocket.jupyter.org']);
     const first = upstreamWs.at(-1)!;
     const count = upstreamWs.length;
-    gateway.setLinkDown();
-    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await linkDropsUnder(first);
     ws.send('sent while away');
     const t0 = Date.now();
     const echo = nextMessage(ws);
@@ -605,9 +613,7 @@ describe('local gateway while the link is down', () => {
     expect(urls[1]).toMatch(/^\/jhub\/user\/a\/api\/kernels\/deaf\/channels\?session_id=[0-9a-f-]{36}$/);
     expect(kernelModelReads).toContain('deaf');
     // The new session_id sticks: the next resume uses it, and it answers at once.
-    gateway.setLinkDown();
-    (upstreamWs.at(-1)!.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await linkDropsUnder(upstreamWs.at(-1)!);
     ws.send('again');
     const again = nextMessage(ws);
     const dialled = upstreamWs.length;
@@ -624,9 +630,7 @@ describe('local gateway while the link is down', () => {
     const ws = await pageSocket(path);
     const first = upstreamWs.at(-1)!;
     const count = upstreamWs.length;
-    gateway.setLinkDown();
-    (first.ws as unknown as { _socket: { destroy(): void } })._socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await linkDropsUnder(first);
     ws.send('sent while busy');
     const echo = nextMessage(ws);
     gateway.setLinkUp();
