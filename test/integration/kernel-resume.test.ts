@@ -19,17 +19,10 @@ import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startKernel } from '../rig/kernel';
 import { startTcpCutter, type TcpCutter } from '../rig/tcp-cutter';
 import { PageKernelSocket, V1 } from './helpers/kernel-ws';
+import { until } from './helpers/wait';
 
 const USER = 'resumer';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 for (const flavor of ['jh5', 'jh3'] as HubFlavor[]) {
   describe(`resumed kernel sockets (${flavor})`, () => {
@@ -97,7 +90,7 @@ for (const flavor of ['jh5', 'jh3'] as HubFlavor[]) {
       // end stays open and hears nothing. The relay resumes at once; the server replaces the
       // "stale connection" and starts closing the old one.
       first.dropNear();
-      await until(() => cutter.connections.length > accepted && gateway.webSockets.resumed >= 1, 10_000, 'the first resume');
+      await until(() => cutter.connections.length > accepted && gateway.webSockets.resumed >= 1, 10_000, 'the first resume', 25);
       const second = latest();
       expect(await page.execute('2+2')).toBe('4');
 

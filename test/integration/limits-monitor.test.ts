@@ -12,6 +12,7 @@ import { openDirectTransport } from '../../electron/core/transport/direct';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { runInKernel, shutdownKernel } from '../rig/kernel';
 import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
+import { until } from './helpers/wait';
 
 const TINY_BYTES = 400 * 1024 * 1024; // the rig's tiny class: mem_limit '400M'
 
@@ -49,14 +50,6 @@ function sampleAfter(w: Watched, t: number, timeoutMs = 15_000): Promise<Metrics
     };
     w.monitor.on('metrics', on);
   });
-}
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.each<{ flavor: HubFlavor; prefix: string }>([
