@@ -53,14 +53,24 @@ export function openPlaceScript(serverPath: string, lab: boolean, place: string)
 }
 
 /**
- * A script for an open Lab page: the path of JupyterLab's current document, or null (no app
- * exposed, the classic interface, or a current tab that is not a file, such as a terminal).
+ * A script for an open Lab page: the path of the document in front in JupyterLab's main area, or
+ * null (no app exposed, the classic interface, nothing in front that is a file). The shell's
+ * current widget follows focus, which a window in the background does not get: a document opened
+ * there by openPlaceScript is in front, but the focus may still name the one before. So the
+ * current widget counts only while it is shown; else the first document shown in the main area.
+ * (`widgets('main')` is an iterator in JupyterLab 4, a Lumino 1 IIterator in JupyterLab 3.)
  */
 export const CURRENT_PLACE_SCRIPT = `(() => {
   const app = window.jupyterapp;
-  const widget = app && app.shell && app.shell.currentWidget;
-  const path = widget && widget.context && widget.context.path;
-  return typeof path === 'string' ? path : null;
+  const shell = app && app.shell;
+  if (!shell) return null;
+  const pathOf = (w) => (w && w.isVisible && w.context && typeof w.context.path === 'string' ? w.context.path : null);
+  if (pathOf(shell.currentWidget) !== null) return pathOf(shell.currentWidget);
+  const it = shell.widgets('main');
+  const main = typeof it[Symbol.iterator] === 'function' ? Array.from(it) : [];
+  if (typeof it[Symbol.iterator] !== 'function') for (let w = it.next(); w !== undefined; w = it.next()) main.push(w);
+  for (const w of main) if (pathOf(w) !== null) return pathOf(w);
+  return null;
 })()`;
 
 /**
