@@ -236,6 +236,17 @@ describe.each([
         await expect.poll(() => page.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText(), { timeout: 30_000 }).toBe('Second run.ipynb');
         expect(await page.locator('.lm-DockPanel .lm-TabBar-tab .lm-TabBar-tabLabel').allInnerTexts()).toContain('Untitled.ipynb');
         expect(await page.evaluate(() => (window as unknown as { roamlabMark?: string }).roamlabMark)).toBe('the same page');
+
+        // The same, run as the page is still loading (a Resume clicked as its window opens): the
+        // script waits for JupyterLab's app, and for JupyterLab's own opening of the document its
+        // address names, so the bookmark's document ends up in front, in this page.
+        await page.goto(`${new URL(ready.url!).origin}${expected}`, { waitUntil: 'domcontentloaded' });
+        expect(await page.evaluate(script)).toBe(true);
+        const front = () => page.locator('.lm-DockPanel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel').first().innerText();
+        await expect.poll(front, { timeout: 30_000 }).toBe('Second run.ipynb');
+        expect(await page.locator('.jp-FileBrowser.jp-mod-restoring').count()).toBe(0);
+        expect(await front()).toBe('Second run.ipynb');
+        expect(context.pages()).toEqual([page]);
       } else {
         const [popup] = await Promise.all([context.waitForEvent('page'), page.evaluate(script)]);
         await popup.waitForURL((u) => u.pathname === `${prefix}user/${user}/notebooks/Second%20run.ipynb`, { timeout: 30_000 });

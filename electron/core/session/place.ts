@@ -33,15 +33,28 @@ export function landingPath(serverPath: string, lab: boolean, place?: string): s
  * opens in a tab beside the others, a folder in the file browser. The classic interface has a
  * page per notebook and opens notebooks in new windows itself; so does this, and so does a Lab
  * whose app is not exposed. Resolves true.
+ *
+ * A page still loading is waited for (up to 20 s a step): its app appears once its plugins are
+ * in; after it restores, JupyterLab opens the document its own address names (lab/tree/…) and
+ * brings that to the front, and a place shown before then would end up behind it. The file
+ * browser wears `jp-mod-restoring` until that open is done (filebrowser-extension's
+ * restoreBrowser).
  */
 export function openPlaceScript(serverPath: string, lab: boolean, place: string): string {
   const url = JSON.stringify(landingPath(serverPath, lab, place));
   if (!lab) return `(() => { window.open(${url}, '_blank'); return true; })()`;
   const path = JSON.stringify(normalizePlace(place) ?? '');
   return `(async () => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const waitWhile = async (cond) => { for (let i = 0; cond() && i < 400; i++) await sleep(50); };
+  await waitWhile(() => document.readyState === 'loading');
+  let exposed = false;
+  try { exposed = String(JSON.parse(document.getElementById('jupyter-config-data').textContent).exposeAppInBrowser).toLowerCase() === 'true'; } catch (e) { exposed = false; }
+  await waitWhile(() => exposed && !window.jupyterapp);
   const app = window.jupyterapp;
   if (!app || !app.commands || !app.serviceManager) { window.open(${url}, '_blank'); return true; }
   await app.restored;
+  await waitWhile(() => document.querySelector('.jp-FileBrowser.jp-mod-restoring') !== null);
   const path = ${path};
   let folder = path === '';
   if (!folder) {
