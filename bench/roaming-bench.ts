@@ -46,7 +46,8 @@ import { cookieName } from '../electron/core/gateway/policy';
 import type { FacilityProfile, NotebookClass } from '../electron/core/profile/schema';
 import { createNetRig, type NetRig } from '../test/rig/netns';
 import type { RigHub, HubFlavor } from '../test/rig/hubs';
-import { childPids, freePort, type RigSshd } from '../test/rig/sshd';
+import { freePort } from '../test/rig/ports';
+import { childPids, type RigSshd } from '../test/rig/sshd';
 import type { CyclesChildCommand, CyclesChildInit, ProcSample } from './roaming-cycles-child';
 
 const REPO = path.resolve(__dirname, '..');

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 
 import { openSshTransport } from '../electron/core/transport/ssh-transport';
-import { freePort, startSshd, type RigSshd } from '../test/rig/sshd';
+import { freePort } from '../test/rig/ports';
+import { startSshd, type RigSshd } from '../test/rig/sshd';
 
 const REPO = path.resolve(__dirname, '..');
 const GCM = 'aes128-gcm@openssh.com';

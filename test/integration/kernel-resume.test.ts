@@ -19,6 +19,7 @@ import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startKernel } from '../rig/kernel';
 import { startTcpCutter, type TcpCutter } from '../rig/tcp-cutter';
 import { PageKernelSocket, V1 } from './helpers/kernel-ws';
+import { hubApi, waitServerReady } from './helpers/hub';
 import { until } from './helpers/wait';
 
 const USER = 'resumer';
@@ -36,16 +37,9 @@ for (const flavor of ['jh5', 'jh3'] as HubFlavor[]) {
 
     beforeAll(async () => {
       hub = await startHub({ flavor, prefix: flavor === 'jh5' ? '/jhub/' : '/' });
-      const api = (method: string, p: string, body?: unknown) =>
-        fetch(`${hub.url}hub/api/${p}`, { method, headers: { authorization: `token ${hub.adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) });
-      expect([201, 409]).toContain((await api('POST', `users/${USER}`)).status);
-      expect([201, 202]).toContain((await api('POST', `users/${USER}/server`, { [hub.classKey]: 'small' })).status);
-      for (let i = 0; ; i++) {
-        const m = (await (await api('GET', `users/${USER}`)).json()) as { servers?: Record<string, { ready: boolean }> };
-        if (m.servers?.['']?.ready) break;
-        if (i > 480) throw new Error(`server not ready; log ${hub.logFile}`);
-        await sleep(250);
-      }
+      expect([201, 409]).toContain((await hubApi(hub, 'POST', `users/${USER}`)).status);
+      expect([201, 202]).toContain((await hubApi(hub, 'POST', `users/${USER}/server`, { [hub.classKey]: 'small' })).status);
+      await waitServerReady(hub, USER, '', 120_000);
       const kernelId = await startKernel(hub.url, USER, hub.adminToken);
       cutter = await startTcpCutter('127.0.0.1', hub.port);
       const transport: HubTransport = {

@@ -16,7 +16,8 @@ import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chrootReady, type RigHub } from '../rig/hubs';
 import { createNetRig, type NetRig } from '../rig/netns';
-import { freePort, type RigSshd } from '../rig/sshd';
+import { freePort } from '../rig/ports';
+import type { RigSshd } from '../rig/sshd';
 
 const PREFIX = '/jhub/';
 

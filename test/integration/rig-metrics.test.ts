@@ -7,6 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { runInKernel, startKernel, serverUrl } from '../rig/kernel';
+import { hubApi as api, waitServerReady } from './helpers/hub';
 
 const MiB = 1024 * 1024;
 const TINY_LIMIT = 400 * MiB; // the tiny class's mem_limit '400M' (JupyterHub's ByteSpecification: M = 2^20)
@@ -25,34 +26,13 @@ interface Metrics {
   disk_total: number;
 }
 
-interface ServerModel {
-  ready: boolean;
-  url: string;
-}
-
-async function api(hub: RigHub, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${hub.url}hub/api/${path}`, {
-    method,
-    headers: { Authorization: `token ${hub.adminToken}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function spawnTiny(hub: RigHub, user: string, timeoutMs = 60_000): Promise<void> {
   const created = await api(hub, 'POST', `users/${user}`);
   expect(created.status, await created.text()).toBe(201);
   const spawn = await api(hub, 'POST', `users/${user}/server`, { [hub.classKey]: 'tiny' });
   expect([201, 202], await spawn.text()).toContain(spawn.status);
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const res = await api(hub, 'GET', `users/${user}`);
-    last = await res.text();
-    const model = JSON.parse(last) as { servers?: Record<string, ServerModel> };
-    if (model.servers?.['']?.ready) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`tiny server of ${user} not ready in ${timeoutMs} ms: ${last}\nlog: ${hub.logFile}`);
+  await waitServerReady(hub, user, '', timeoutMs);
 }
 
 function metricsUrl(hub: RigHub, user: string): string {

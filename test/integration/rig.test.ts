@@ -7,41 +7,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Entry } from '@napi-rs/keyring';
 import { startHub, chrootReady, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { hubApi as api, waitServerReady as waitReady } from './helpers/hub';
 
-interface ServerModel {
-  name: string;
-  ready: boolean;
-  pending: string | null;
-  url: string;
-  progress_url: string;
-  user_options: Record<string, unknown>;
-}
-interface UserModel {
-  name: string;
-  servers?: Record<string, ServerModel>;
-}
-
-async function api(hub: RigHub, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${hub.url}hub/api/${path}`, {
-    method,
-    headers: { Authorization: `token ${hub.adminToken}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function waitReady(hub: RigHub, user: string, server = '', timeoutMs = 60_000): Promise<ServerModel> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    const res = await api(hub, 'GET', `users/${user}`);
-    const model = (await res.json()) as UserModel;
-    last = model;
-    const s = model.servers?.[server];
-    if (s?.ready) return s;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`server ${user}/${server} not ready in ${timeoutMs} ms: ${JSON.stringify(last)}\nlog: ${hub.logFile}`);
-}
 
 const hubCases: { flavor: HubFlavor; prefix: string; major: string }[] = [
   { flavor: 'jh5', prefix: '/jhub/', major: '5.' },

@@ -19,9 +19,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './ports';
 
 export type HubFlavor = 'jh5' | 'jh3';
 
@@ -128,25 +128,6 @@ export function unmountChroot(): void {
     throw new Error(`unmountChroot: processes still run inside ${CHROOT_DIR}: ${inside.join(', ')}`);
   }
   execFileSync('/bin/bash', [MOUNTS_SCRIPT, 'umount', CHROOT_DIR], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** A free TCP port on 127.0.0.1 (bind to 0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') {
-        srv.close();
-        reject(new Error('freePort: no address'));
-        return;
-      }
-      const { port } = addr;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function freePorts(n: number): Promise<number[]> {

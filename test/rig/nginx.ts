@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './sshd';
+import { freePort } from './ports';
 
 export interface RigNginx {
   port: number;

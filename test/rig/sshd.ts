@@ -11,6 +11,7 @@ import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './ports';
 
 export interface RigSshd {
   /** The address sshd listens on and the client connects to (127.0.0.1 unless listenAddress). */
@@ -66,18 +67,6 @@ export function childPids(pid: number): number[] {
     }
   }
   return out;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(addr.port));
-    });
-  });
 }
 
 /** One attempt: does host:port answer with an SSH banner line (from this namespace)? */

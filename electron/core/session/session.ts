@@ -238,14 +238,22 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** A fresh one-time entry URL (each works once); with a place, it lands there. */
   entryUrl(place?: string): string {
-    if (!this.gateway || !this.landing) throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
-    return this.gateway.entryUrl(place === undefined ? undefined : landingPath(this.serverPath!, this.landing.lab, place));
+    const { gateway, serverPath, lab } = this.opened();
+    return gateway.entryUrl(place === undefined ? undefined : landingPath(serverPath, lab, place));
   }
 
   /** What to run in the open Lab page to show a place there without reloading it (place.ts). */
   placeScript(place: string): string {
-    if (!this.landing) throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
-    return openPlaceScript(this.serverPath!, this.landing.lab, place);
+    const { serverPath, lab } = this.opened();
+    return openPlaceScript(serverPath, lab, place);
+  }
+
+  /** The gateway and the page it serves, once the session has been ready; a usage error before. */
+  private opened(): { gateway: LocalGateway; serverPath: string; lab: boolean } {
+    if (!this.gateway || !this.landing || this.serverPath === undefined) {
+      throw new RoamlabError('usage', 'The session is not ready yet.', 'Wait until it is ready.');
+    }
+    return { gateway: this.gateway, serverPath: this.serverPath, lab: this.landing.lab };
   }
 
   // -------------------------------------------------------------------------------------------

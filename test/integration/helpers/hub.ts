@@ -22,3 +22,35 @@ export function countSpawnRequests(hub: RigHub, user: string): number {
   const re = new RegExp(`\\bPOST \\S*hub/api/users/${user}/servers?(/\\S*)? `, 'g');
   return log.match(re)?.length ?? 0;
 }
+
+/** A call on the rig hub's REST API (`hub/api/PATH`) with its admin token, the body as JSON. */
+export function hubApi(hub: RigHub, method: string, p: string, body?: unknown): Promise<Response> {
+  return fetch(`${hub.url}hub/api/${p}`, {
+    method,
+    headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** A user's server as the hub's REST API reports it. */
+export interface RigServerModel {
+  name: string;
+  ready: boolean;
+  pending: string | null;
+  url: string;
+  progress_url: string;
+  user_options: Record<string, unknown>;
+}
+
+/** Poll the hub (every 250 ms) until a user's server is ready; its model. */
+export async function waitServerReady(hub: RigHub, user: string, server = '', timeoutMs = 60_000): Promise<RigServerModel> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await (await hubApi(hub, 'GET', `users/${user}`)).text();
+    const s = (JSON.parse(last) as { servers?: Record<string, RigServerModel> }).servers?.[server];
+    if (s?.ready) return s;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`server ${user}/${server} not ready in ${timeoutMs} ms: ${last}\nlog: ${hub.logFile}`);
+}
