@@ -44,12 +44,15 @@ Any user name works; the demo hub's password is: ${hub.password}
 (Roamlab keeps the password in your OS keychain: on a desktop that is your login keyring.)
 Ctrl-C here stops the demo facility.
 `);
-  const stop = async () => {
-    process.stderr.write('\nStopping the demo facility…\n');
-    await hub.stop().catch(() => undefined);
-    await sshd.stop().catch(() => undefined);
-    process.exit(0);
-  };
+  // Ctrl-C reaches this process twice (from the terminal, and forwarded by npm and tsx): stop once.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      process.stderr.write('\nStopping the demo facility…\n');
+      await hub.stop().catch(() => undefined);
+      await sshd.stop().catch(() => undefined);
+      process.exit(0);
+    })());
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   await new Promise(() => undefined);
