@@ -277,7 +277,17 @@ export type RoamlabEvent =
   | { type: 'session'; session: SessionView }
   /** A threshold crossed: the shell shows a native notification, the launcher a banner. */
   | { type: 'limit'; sessionId: string; facilityId: string; limit: LimitNotice }
-  | { type: 'host-key-prompt'; promptId: string; facilityId: string; host: string; port: number; keyType: string; fingerprint: string }
+  | {
+      type: 'host-key-prompt';
+      promptId: string;
+      facilityId: string;
+      host: string;
+      port: number;
+      keyType: string;
+      fingerprint: string;
+      /** known_hosts trusts the host through a certificate authority Roamlab cannot check yet (ssh-transport.ts). */
+      certAuthority?: { file: string; line: number };
+    }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }
   | { type: 'bookmarks-changed' }

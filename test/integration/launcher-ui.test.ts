@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -352,8 +352,11 @@ describe('the launcher window over the real core', () => {
   });
 
   it('asks about an unknown SSH gateway key with its fingerprint; Escape refuses, Trust continues', async () => {
-    const knownHostsFile = path.join(home, 'empty_known_hosts');
-    writeFileSync(knownHostsFile, '');
+    // Only a host CA vouches for the gateway (as at a facility that signs its host keys), which
+    // Roamlab cannot check: the dialog says so.
+    const knownHostsFile = path.join(home, 'ca_known_hosts');
+    const caKey = readFileSync(`${sshd.identityFile}.pub`, 'utf8').split(' ')[1]!;
+    writeFileSync(knownHostsFile, `@cert-authority [127.0.0.1]:${sshd.port} ssh-ed25519 ${caKey}\n`);
     const gate = { ...rigProfile(), id: 'newgate', name: 'New gateway', ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
     await page.setInputFiles('input[type=file]', { name: 'newgate.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(gate)) });
     await page.locator('li[data-facility="newgate"][class~="selected"]').waitFor({ timeout: 10_000 });
@@ -363,6 +366,7 @@ describe('the launcher window over the real core', () => {
     const dialog = page.locator('dialog[open]');
     await dialog.waitFor({ timeout: 30_000 });
     await expect(dialog.innerText()).resolves.toContain(sshd.hostKeyFingerprint);
+    await expect(dialog.locator('.ca-note').innerText()).resolves.toContain(`${knownHostsFile} (line 1) trusts this gateway through a certificate authority`);
     await screenshot(page, 'launcher-host-key');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });

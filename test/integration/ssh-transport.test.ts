@@ -473,6 +473,27 @@ describe('host keys', () => {
     expect(again).not.toHaveBeenCalled();
   });
 
+  it('names the @cert-authority line that trusts the gateway when asking about its plain key, and in the refusal', async () => {
+    // A facility that signs its host keys: OpenSSH trusts the host through its CA; ssh2 offers no
+    // certificate algorithms, so sshd presents the plain key, and the person is told why they are asked.
+    const file = path.join(rig.dir, 'ca', 'known_hosts');
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const caKey = readFileSync(path.join(rig.dir, 'id_ed25519.pub'), 'utf8').split(' ')[1]!;
+    await fsp.writeFile(file, `# the facility's host CA\n@cert-authority [127.0.0.1]:${rig.port} ssh-ed25519 ${caKey}\n`);
+    const ssh = sshOpts({ knownHostsFile: file });
+    const declined = vi.fn(async () => false);
+    const err = await expectKind(connect({ ssh, confirmUnknownHostKey: declined }), 'host-key-unknown');
+    expect(declined).toHaveBeenCalledWith({
+      host: '127.0.0.1',
+      port: rig.port,
+      keyType: 'ssh-ed25519',
+      fingerprint: rig.hostKeyFingerprint,
+      certAuthority: { file, line: 2 },
+    });
+    expect(err.message).toContain(`${file} (line 2) trusts this gateway through a certificate authority`);
+    expect(err.message).toContain(rig.hostKeyFingerprint);
+  });
+
   it('trusts a host key from the system-wide known_hosts (a managed laptop) without asking, and names that file when it no longer matches', async () => {
     const mine = path.join(rig.dir, 'own', 'known_hosts');
     const system = path.join(rig.dir, 'ssh_known_hosts');

@@ -142,6 +142,21 @@ describe('checkHostKeyText', () => {
     expect(checkHostKeyText(text, 'gate.example.org', 22, 'ssh-ed25519', key).status).toBe('unknown');
   });
 
+  it('says which @cert-authority line vouches for a host whose plain key it does not know', () => {
+    const text = [`other.example.org ssh-ed25519 ${b64(other)}`, `@cert-authority *.example.org,!old.example.org ssh-ed25519 ${b64(other)}`].join('\n');
+    expect(checkHostKeyText(text, 'gate.example.org', 22, 'ssh-ed25519', key)).toEqual({ status: 'unknown', certAuthorityLine: 2 });
+    expect(checkHostKeyText(text, 'old.example.org', 22, 'ssh-ed25519', key)).toEqual({ status: 'unknown' });
+    // A plain line for the host still decides: the key changed, whatever a CA vouches for.
+    const pinned = `${text}\ngate.example.org ssh-ed25519 ${b64(other)}`;
+    expect(checkHostKeyText(pinned, 'gate.example.org', 22, 'ssh-ed25519', key).status).toBe('changed');
+    // Across files: the one with the CA line is named.
+    const files = [
+      { file: '/home/me/.ssh/known_hosts', text: '' },
+      { file: '/etc/ssh/ssh_known_hosts', text },
+    ];
+    expect(checkHostKeyFiles(files, 'gate.example.org', 22, 'ssh-ed25519', key)).toEqual({ file: '/etc/ssh/ssh_known_hosts', status: 'unknown', certAuthorityLine: 2 });
+  });
+
   it('honours negation in the host field', () => {
     const text = `*.example.org,!gate.example.org ssh-ed25519 ${b64(key)}\n`;
     expect(checkHostKeyText(text, 'gate.example.org', 22, 'ssh-ed25519', key).status).toBe('unknown');

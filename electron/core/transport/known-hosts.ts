@@ -10,7 +10,12 @@ import * as path from 'node:path';
 
 export type HostKeyCheck =
   | { status: 'match' }
-  | { status: 'unknown' }
+  /**
+   * certAuthorityLine: a `@cert-authority` line for this host (1-based). OpenSSH would accept
+   * the host's certificate signed by that key; Roamlab's SSH library does not negotiate host
+   * certificates, so the host's plain key arrives unknown, and the person is told why.
+   */
+  | { status: 'unknown'; certAuthorityLine?: number }
   | { status: 'changed'; expected: { type: string; fingerprint: string }[] }
   | { status: 'revoked' };
 
@@ -149,7 +154,10 @@ export function checkHostKeyText(
   // @cert-authority lines vouch for certificates, which we do not accept as host keys.
   const plain = forHost.filter((e) => e.marker === null);
   if (plain.some((e) => e.keyType === keyType && e.keyBlob.equals(keyBlob))) return { status: 'match' };
-  if (plain.length === 0) return { status: 'unknown' };
+  if (plain.length === 0) {
+    const ca = forHost.find((e) => e.marker === 'cert-authority');
+    return ca ? { status: 'unknown', certAuthorityLine: ca.line } : { status: 'unknown' };
+  }
   // Same-type keys first: they are the ones the person is most likely to compare against.
   const ordered = [...plain.filter((e) => e.keyType === keyType), ...plain.filter((e) => e.keyType !== keyType)];
   const seen = new Set<string>();
@@ -200,7 +208,8 @@ export function checkHostKeyFiles(
   return (
     results.find((r) => r.status === 'revoked') ??
     results.find((r) => r.status === 'match') ??
-    results.find((r) => r.status === 'changed') ?? { status: 'unknown' }
+    results.find((r) => r.status === 'changed') ??
+    results.find((r) => r.status === 'unknown' && r.certAuthorityLine !== undefined) ?? { status: 'unknown' }
   );
 }
 

@@ -31,6 +31,17 @@ export interface HostKeyPrompt {
   port: number;
   keyType: string;
   fingerprint: string;
+  /**
+   * A known_hosts line that trusts this host through a certificate authority (`@cert-authority`).
+   * OpenSSH would check the host's certificate against it; Roamlab cannot yet (ssh2 does not
+   * negotiate host certificates), so the person is asked about the plain key, and told why.
+   */
+  certAuthority?: { file: string; line: number };
+}
+
+/** What to tell a person whose known_hosts trusts the host through a certificate authority. */
+export function certAuthorityNote(ca: { file: string; line: number }): string {
+  return `${ca.file} (line ${ca.line}) trusts this gateway through a certificate authority, which OpenSSH checks but Roamlab cannot yet, so Roamlab asks about the gateway's own key.`;
 }
 
 export interface OpenSshTransportOptions {
@@ -540,8 +551,9 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
         return false;
       }
       case 'unknown': {
+        const certAuthority = result.certAuthorityLine === undefined ? undefined : { file, line: result.certAuthorityLine };
         const accepted = o.confirmUnknownHostKey
-          ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint })
+          ? await o.confirmUnknownHostKey(certAuthority ? { host, port, keyType, fingerprint, certAuthority } : { host, port, keyType, fingerprint })
           : false;
         if (accepted) {
           await appendHostKey(knownHosts, host, port, keyType, key);
@@ -549,9 +561,9 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
         }
         hostKeyError = new RoamlabError(
           'host-key-unknown',
-          `The SSH gateway ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.`,
+          `The SSH gateway ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.${certAuthority ? ` ${certAuthorityNote(certAuthority)}` : ''}`,
           'Compare the fingerprint with the one the facility publishes, and accept it only if they match.',
-          { host, port, keyType, presentedFingerprint: fingerprint },
+          { host, port, keyType, presentedFingerprint: fingerprint, ...(certAuthority ? { certAuthority } : {}) },
         );
         return false;
       }

@@ -15,6 +15,13 @@ export function HostKeyDialog({ prompt, facilityName, onAnswer }: Props) {
         Roamlab has not connected to the gateway of <strong>{facilityName}</strong> before. Compare its fingerprint with the one
         your facility publishes before you continue.
       </p>
+      {prompt.certAuthority && (
+        <p className="ca-note">
+          Your <code>{prompt.certAuthority.file}</code> (line {prompt.certAuthority.line}) trusts this gateway through a certificate
+          authority. OpenSSH checks the gateway&apos;s certificate against it; Roamlab cannot yet, so it asks about the
+          gateway&apos;s own key.
+        </p>
+      )}
       <dl className="facts">
         <div>
           <dt>Host</dt>
