@@ -298,6 +298,22 @@ describe('the launcher window over the real core', () => {
     const here = await service.bookmarkSession(open.sessionId, 'Here');
     expect(here.place).toBe('day2.ipynb');
 
+    // No document in front (a Launcher tab): the folder the file browser shows is where the person is.
+    const folder = await fetch(`${hub.url}user/${USER}/api/contents/plans`, {
+      method: 'PUT',
+      headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'directory' }),
+    });
+    expect(folder.status).toBe(201);
+    await lab.evaluate(async () => {
+      const app = (window as unknown as { jupyterapp: { commands: { execute(id: string, args?: unknown): Promise<unknown> } } }).jupyterapp;
+      await app.commands.execute('filebrowser:go-to-path', { path: 'plans' });
+      await app.commands.execute('launcher:create');
+    });
+    await expect.poll(currentTab, { timeout: 30_000 }).toBe('Launcher');
+    const browsing = await service.bookmarkSession(open.sessionId, 'Browsing');
+    expect(browsing.place).toBe('plans');
+
     // Its Lab window closed (the session still open): Resume opens a new one, landing on the place.
     await lab.close();
     await page.locator('button[aria-label="Resume Slow run"]').click();

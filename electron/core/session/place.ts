@@ -66,24 +66,33 @@ export function openPlaceScript(serverPath: string, lab: boolean, place: string)
 }
 
 /**
- * A script for an open Lab page: the path of the document in front in JupyterLab's main area, or
- * null (no app exposed, the classic interface, nothing in front that is a file). The shell's
- * current widget follows focus, which a window in the background does not get: a document opened
- * there by openPlaceScript is in front, but the focus may still name the one before. So the
- * current widget counts only while it is shown; else the first document shown in the main area.
- * (`widgets('main')` is an iterator in JupyterLab 4, a Lumino 1 IIterator in JupyterLab 3.)
+ * A script for an open Lab page: the path of the document in front in JupyterLab's main area,
+ * else the folder its file browser shows, or null (no app exposed, the classic interface). The
+ * shell's current widget follows focus, which a window in the background does not get: a
+ * document opened there by openPlaceScript is in front, but the focus may still name the one
+ * before. So the current widget counts only while it is shown; else the first document shown in
+ * the main area; with none (a Launcher or a terminal in front), the file browser's folder, as
+ * that is where the person was. (`widgets(area)` is an iterator in JupyterLab 4, a Lumino 1
+ * IIterator in JupyterLab 3.)
  */
 export const CURRENT_PLACE_SCRIPT = `(() => {
   const app = window.jupyterapp;
   const shell = app && app.shell;
   if (!shell) return null;
+  const widgets = (area) => {
+    const it = shell.widgets(area);
+    if (typeof it[Symbol.iterator] === 'function') return Array.from(it);
+    const all = [];
+    for (let w = it.next(); w !== undefined; w = it.next()) all.push(w);
+    return all;
+  };
   const pathOf = (w) => (w && w.isVisible && w.context && typeof w.context.path === 'string' ? w.context.path : null);
   if (pathOf(shell.currentWidget) !== null) return pathOf(shell.currentWidget);
-  const it = shell.widgets('main');
-  const main = typeof it[Symbol.iterator] === 'function' ? Array.from(it) : [];
-  if (typeof it[Symbol.iterator] !== 'function') for (let w = it.next(); w !== undefined; w = it.next()) main.push(w);
-  for (const w of main) if (pathOf(w) !== null) return pathOf(w);
-  return null;
+  for (const w of widgets('main')) if (pathOf(w) !== null) return pathOf(w);
+  const browser = widgets('left').find((w) => w.id === 'filebrowser');
+  const folder = browser && browser.model && browser.model.path;
+  // Another drive's path ("Drive:folder") is not a place on the server.
+  return typeof folder === 'string' && !folder.includes(':') ? folder : null;
 })()`;
 
 /**
