@@ -552,9 +552,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       }
       case 'unknown': {
         const certAuthority = result.certAuthorityLine === undefined ? undefined : { file, line: result.certAuthorityLine };
-        const accepted = o.confirmUnknownHostKey
-          ? await o.confirmUnknownHostKey(certAuthority ? { host, port, keyType, fingerprint, certAuthority } : { host, port, keyType, fingerprint })
-          : false;
+        const withCa = certAuthority ? { certAuthority } : {};
+        const accepted = o.confirmUnknownHostKey ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint, ...withCa }) : false;
         if (accepted) {
           await appendHostKey(knownHosts, host, port, keyType, key);
           return true;
@@ -563,7 +562,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
           'host-key-unknown',
           `The SSH gateway ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.${certAuthority ? ` ${certAuthorityNote(certAuthority)}` : ''}`,
           'Compare the fingerprint with the one the facility publishes, and accept it only if they match.',
-          { host, port, keyType, presentedFingerprint: fingerprint, ...(certAuthority ? { certAuthority } : {}) },
+          { host, port, keyType, presentedFingerprint: fingerprint, ...withCa },
         );
         return false;
       }
