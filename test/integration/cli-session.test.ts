@@ -8,7 +8,7 @@ import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshAgent } from '../rig/ssh-agent';
-import { revokeAllTokens } from './helpers/hub';
+import { createInServer, revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
 import { openPlaceScript } from '../../electron/core/session/place';
@@ -222,11 +222,7 @@ describe.each([
       // Another bookmark's place, shown in this open page as the app does it (ShellHooks.runInLab):
       // JupyterLab opens it in a tab beside the first, without reloading the page; the classic
       // interface in a window of its own.
-      const put = await fetch(`${hub.url}user/${user}/api/contents/Second%20run.ipynb`, {
-        method: 'PUT',
-        headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'notebook', format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),
-      });
+      const put = await createInServer(hub, user, 'Second run.ipynb', 'notebook');
       expect(put.status).toBe(201);
       const lab = flavor === 'jh5';
       const script = openPlaceScript(`${prefix}user/${user}/`, lab, 'Second run.ipynb');

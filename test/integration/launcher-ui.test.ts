@@ -15,6 +15,7 @@ import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
 import { makeHome } from './helpers/cli';
+import { createInServer } from './helpers/hub';
 import { bindBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
 
 // The launcher window (dist/renderer, built by Vite) in Debian's Chromium, bound to the very
@@ -275,11 +276,7 @@ describe('the launcher window over the real core', () => {
   it('resumes a bookmark of another notebook while the session is open: shown in the same Lab page, beside the first, without reloading it', async () => {
     const lab = labPages.at(-1)!;
     const pages = labPages.length;
-    const put = await fetch(`${hub.url}user/${USER}/api/contents/day2.ipynb`, {
-      method: 'PUT',
-      headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'notebook', format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } }),
-    });
+    const put = await createInServer(hub, USER, 'day2.ipynb', 'notebook');
     expect(put.status).toBe(201);
     const open = service.listSessions().find((x) => x.state === 'ready')!;
     await service.addBookmark({ name: 'Day two', facilityId: 'rig', classId: open.classId, place: 'day2.ipynb' });
@@ -299,11 +296,7 @@ describe('the launcher window over the real core', () => {
     expect(here.place).toBe('day2.ipynb');
 
     // No document in front (a Launcher tab): the folder the file browser shows is where the person is.
-    const folder = await fetch(`${hub.url}user/${USER}/api/contents/plans`, {
-      method: 'PUT',
-      headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'directory' }),
-    });
+    const folder = await createInServer(hub, USER, 'plans', 'directory');
     expect(folder.status).toBe(201);
     await lab.evaluate(async () => {
       const app = (window as unknown as { jupyterapp: { commands: { execute(id: string, args?: unknown): Promise<unknown> } } }).jupyterapp;

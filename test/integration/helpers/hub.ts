@@ -3,7 +3,7 @@ import type { RigHub } from '../../rig/hubs';
 
 /** An admin call on the rig hub's REST API, for a user (`hub/api/users/NAME/…`). */
 function adminApi(hub: RigHub, user: string, p: string, method = 'GET'): Promise<Response> {
-  return fetch(new URL(`hub/api/users/${user}/${p}`, hub.url), { method, headers: { authorization: `token ${hub.adminToken}` } });
+  return hubApi(hub, method, `users/${user}/${p}`);
 }
 
 /** Revoke every API token of a user at the hub, as an admin or an expiry would; how many there were. */
@@ -53,4 +53,18 @@ export async function waitServerReady(hub: RigHub, user: string, server = '', ti
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`server ${user}/${server} not ready in ${timeoutMs} ms: ${last}\nlog: ${hub.logFile}`);
+}
+
+/**
+ * Make a file or folder in a user's running server (its contents API, as the admin): an empty
+ * notebook, or a folder. Resolves with the server's answer (201 when made).
+ */
+export function createInServer(hub: RigHub, user: string, place: string, type: 'notebook' | 'directory'): Promise<Response> {
+  const model = type === 'notebook' ? { type, format: 'json', content: { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 } } : { type };
+  const encoded = place.split('/').map(encodeURIComponent).join('/');
+  return fetch(`${hub.url}user/${user}/api/contents/${encoded}`, {
+    method: 'PUT',
+    headers: { authorization: `token ${hub.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(model),
+  });
 }
