@@ -10,7 +10,7 @@ import { runInKernel } from '../rig/kernel';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { launchChromium, screenshot } from './helpers/browser';
 import { makeHome } from './helpers/cli';
-import { countSpawnRequests } from './helpers/hub';
+import { countSpawnRequests, hubApi } from './helpers/hub';
 import { bindBridge, bindStripBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
 
 // The launcher's sessions panel and the Lab window's status strip over the real core and limits
@@ -49,7 +49,7 @@ const spawnRequests = (): number => countSpawnRequests(hub, USER);
 
 /** The user's default server as the hub reports it (admin API). */
 async function hubServer(): Promise<{ ready: boolean; started: string; user_options: Record<string, unknown> } | undefined> {
-  const r = await fetch(`${hub.url}hub/api/users/${USER}`, { headers: { Authorization: `token ${hub.adminToken}` } });
+  const r = await hubApi(hub, 'GET', `users/${USER}`);
   const u = (await r.json()) as { servers?: Record<string, { ready: boolean; started: string; user_options: Record<string, unknown> }> };
   return u.servers?.[''];
 }
@@ -121,7 +121,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await fetch(`${hub?.url}hub/api/users/${USER}/server`, { method: 'DELETE', headers: { Authorization: `token ${hub?.adminToken}` } }).catch(() => undefined);
+  if (hub) await hubApi(hub, 'DELETE', `users/${USER}/server`).catch(() => undefined);
   await service?.dispose();
   await browser?.close();
   await site?.close();

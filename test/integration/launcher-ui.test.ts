@@ -15,7 +15,7 @@ import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
 import { makeHome } from './helpers/cli';
-import { createInServer } from './helpers/hub';
+import { createInServer, hubApi } from './helpers/hub';
 import { bindBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
 
 // The launcher window (dist/renderer, built by Vite) in Debian's Chromium, bound to the very
@@ -113,7 +113,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Servers started here must not outlive the test.
-  await fetch(`${hub?.url}hub/api/users/${USER}/server`, { method: 'DELETE', headers: { Authorization: `token ${hub?.adminToken}` } }).catch(() => undefined);
+  if (hub) await hubApi(hub, 'DELETE', `users/${USER}/server`).catch(() => undefined);
   await service?.dispose();
   for (const c of labContexts) await c.close().catch(() => undefined);
   await browser?.close();
