@@ -8,7 +8,7 @@ import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshAgent } from '../rig/ssh-agent';
-import { createInServer, revokeAllTokens } from './helpers/hub';
+import { createInServer, hubApi, revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
 import { openPlaceScript } from '../../electron/core/session/place';
@@ -275,6 +275,67 @@ describe.each([
     expect(text).not.toContain(token);
     expect(text).not.toContain(hub.password);
     expect(statSync(path.join(home, 'logs', 'roamlab.log')).size).toBeGreaterThan(0);
+  });
+});
+
+describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user on a host of their own', () => {
+  // JupyterHub's subdomain_host puts every user's server on its own host name (here
+  // carol.localhost:PORT), which the hub's REST API gives as an absolute server URL; the same
+  // proxy serves it, routed by Host. Nothing resolves *.localhost on this machine (nor need a
+  // facility's SSH gateway resolve its wildcard): Roamlab reaches the user's host where it reaches
+  // the hub, through sshd, and names it in Host, Origin and the TLS name.
+  let hub: RigHub;
+  let env: NodeJS.ProcessEnv;
+  const id = 'rig-subdomains';
+  const user = 'carol';
+
+  beforeAll(async () => {
+    hub = await startHub({ flavor: 'jh5', subdomains: true });
+    const home = makeHome([
+      {
+        schema: 1,
+        id,
+        name: 'Test facility (subdomains)',
+        hub: { url: hub.url },
+        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
+      },
+    ]);
+    env = { ROAMLAB_HOME: home, ...keyring.env };
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it("starts a server on the user's own host; the page computes 6*7 and the node's stats come in", async () => {
+    const login = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
+    try {
+      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+      // The hub is in subdomain mode: it gives the server's URL on the user's host.
+      const model = (await (await hubApi(hub, 'GET', `users/${user}`)).json()) as { servers: Record<string, { url: string }> };
+      expect(model.servers['']!.url).toBe(`http://${user}.localhost:${hub.port}/user/${user}/`);
+
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(ready.url!);
+      await page.waitForURL((u) => u.origin === new URL(ready.url!).origin && u.pathname.startsWith(`/user/${user}/lab`), { timeout: 60_000 });
+      // HTTP and the kernel's WebSocket both reach the server on carol.localhost.
+      expect(await sixTimesSevenInLab(page, 'subdomains-lab-42')).toContain('42');
+      await screenshot(page, 'subdomains-landing');
+      // The monitor reads the server's metrics on that host too.
+      const metrics = await session.waitFor((l) => l.event === 'metrics', 60_000);
+      expect(Number(metrics.rssBytes)).toBeGreaterThan(0);
+      await context.close();
+      session.child.kill('SIGINT');
+      expect(await session.exited).toBe(0);
+    } finally {
+      session.child.kill('SIGKILL');
+    }
+    expect((await runCli(['stop', id], env)).code).toBe(0);
   });
 });
 

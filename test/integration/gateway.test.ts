@@ -43,6 +43,12 @@ function request(port: number, path: string, headers: Record<string, string> = {
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
     seen.push(req.headers);
+    // A user's server on its own host (subdomain_host) redirecting on that host.
+    if (req.url === '/jhub/user/a/own-redirect') {
+      res.writeHead(302, { location: `http://${req.headers.host}/jhub/user/a/lab` });
+      res.end();
+      return;
+    }
     if (req.url === '/jhub/redirect') {
       res.writeHead(302, { location: `http://127.0.0.1:${upstreamPort}/jhub/user/a/lab`, 'set-cookie': '_xsrf=abc; Domain=127.0.0.1; Secure; Path=/' });
       res.end();
@@ -387,6 +393,44 @@ describe('local gateway', () => {
     const refused = new WebSocket(`ws://127.0.0.1:${gateway.port}/jhub/user/a/api/kernels/k/channels`, { origin: `http://127.0.0.1:${gateway.port}` });
     const [err] = await once(refused, 'error');
     expect(String((err as Error).message)).toMatch(/403/);
+  });
+});
+
+describe('local gateway for a hub with subdomain_host (the user on a host of their own)', () => {
+  // The upstream stands in for the hub's proxy, which serves both hosts and routes by Host.
+  const userHost = () => ({ host: `a.hub.test:${upstreamPort}`, origin: `http://a.hub.test:${upstreamPort}`, pathPrefix: '/jhub/user/a/' });
+  let gw: LocalGateway;
+  let cookie: string;
+  beforeAll(async () => {
+    const transport: HubTransport = { hubUrl: new URL(`http://127.0.0.1:${upstreamPort}/jhub/`), agent: new http.Agent({ keepAlive: true }), describe: 'direct', close: async () => {} };
+    gw = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', serverHost: userHost() });
+    await gw.listen();
+    const entry = new URL(gw.entryUrl());
+    cookie = (await request(gw.port, entry.pathname + entry.search, { host: `127.0.0.1:${gw.port}` })).headers['set-cookie']![0]!.split(';')[0]!;
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it("names the user's host in Host, Origin and Referer for their paths, and the hub's for the hub's", async () => {
+    const page = { host: `127.0.0.1:${gw.port}`, cookie, origin: `http://127.0.0.1:${gw.port}`, referer: `http://127.0.0.1:${gw.port}/jhub/user/a/lab` };
+    const own = JSON.parse((await request(gw.port, '/jhub/user/a/api/status', page)).body) as { headers: http.IncomingHttpHeaders };
+    expect(own.headers).toMatchObject({ host: userHost().host, origin: userHost().origin, referer: `${userHost().origin}/jhub/user/a/lab`, authorization: `token ${TOKEN}` });
+    const hubs = JSON.parse((await request(gw.port, '/jhub/hub/api/user', page)).body) as { headers: http.IncomingHttpHeaders };
+    expect(hubs.headers).toMatchObject({ host: `127.0.0.1:${upstreamPort}`, origin: `http://127.0.0.1:${upstreamPort}` });
+  });
+
+  it("brings a redirect on the user's host back onto the gateway", async () => {
+    const res = await request(gw.port, '/jhub/user/a/own-redirect', { host: `127.0.0.1:${gw.port}`, cookie });
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe(`http://127.0.0.1:${gw.port}/jhub/user/a/lab`);
+  });
+
+  it("dials the user's WebSockets with the user's host and origin", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/jhub/user/a/api/kernels/k/channels`, { headers: { cookie }, origin: `http://127.0.0.1:${gw.port}` });
+    await once(ws, 'open');
+    expect(seen.at(-1)).toMatchObject({ host: userHost().host, origin: userHost().origin, authorization: `token ${TOKEN}` });
+    ws.close();
   });
 });
 

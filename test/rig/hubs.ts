@@ -83,6 +83,14 @@ export interface StartHubOptions {
   /** How long to wait for GET {url}hub/api to answer 200 (default 90 s). */
   startTimeoutMs?: number;
   /**
+   * Run the hub with JupyterHub.subdomain_host = http://localhost:PORT: each user's server on a
+   * host of its own (alice.localhost:PORT), routed by Host header through the same proxy, as a
+   * facility with wildcard DNS runs it. url is then http://localhost:PORT{prefix}. Nothing
+   * resolves *.localhost here: a client must reach the proxy by the hub's name and send the
+   * user's host in the Host header (what Roamlab does).
+   */
+  subdomains?: boolean;
+  /**
    * Run the hub (and proxy, servers, kernels) inside this network namespace: `ip netns exec NS
    * /usr/sbin/chroot ...` (jh5) or `ip netns exec NS /usr/bin/jupyterhub` (jh3). Needs adminIp.
    */
@@ -359,6 +367,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   if (opts.tinyRuntime !== undefined) hubEnv.ROAMLAB_RIG_TINY_RUNTIME = String(opts.tinyRuntime);
   if (opts.shortRuntime !== undefined) hubEnv.ROAMLAB_RIG_SHORT_RUNTIME = String(opts.shortRuntime);
   if (metrics) hubEnv.ROAMLAB_RIG_METRICS_DIR = `${runDir}/metrics`;
+  if (opts.subdomains) hubEnv.ROAMLAB_RIG_SUBDOMAIN_HOST = `http://localhost:${port}`;
 
   const cfg = `${runDir}/jupyterhub_config.py`;
   // `ip netns exec` execs what follows after setns, so the child stays the hub's own process.
@@ -441,7 +450,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
     return stopped;
   };
 
-  const url = `http://127.0.0.1:${port}${prefix}`;
+  const url = `http://${opts.subdomains ? 'localhost' : '127.0.0.1'}:${port}${prefix}`;
   const adminUrl = netns === undefined ? url : `http://${opts.adminIp}:${port}${prefix}`;
   let version: string;
   try {

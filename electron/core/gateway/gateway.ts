@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubTransport } from '../transport/transport';
 import { loadHttps } from '../lazy-modules';
-import { hubRequest } from '../hub/http';
+import { hostForPath, hubRequest, type ServerHost } from '../hub/http';
 import { dialAndOpen, isTransient, WsRelay, type KernelCheck, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import { kernelChannel, withSessionId } from './kernel-probe';
 import { exposeLabApp, isLabPageRequest, LAB_PAGE_MAX_BYTES } from './lab-page';
@@ -31,6 +31,11 @@ export interface GatewayOptions {
   token: () => string;
   /** Hub path the entry URL lands on, e.g. /jhub/user/alice/lab. */
   landingPath: string;
+  /**
+   * On a hub with subdomain_host: the user's own host. Requests under its path prefix go to the
+   * hub's address as ever, with that host in Host and Origin; everything else is the hub's.
+   */
+  serverHost?: ServerHost;
   /** 0 (default) picks a free port; a reconnect reuses the old one. */
   port?: number;
   /** While the link is down, how long a request waits for it before "reconnecting" (ms, default 4000). */
@@ -230,8 +235,9 @@ export class LocalGateway {
    * gateway's CPU per request (BENCHMARKS.md).
    */
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.prepareOutgoing(req);
-    const headers = { ...withoutHopByHop(req.headers, false), host: this.transport.hubUrl.host };
+    const to = this.upstreamFor(req.url ?? '/');
+    this.prepareOutgoing(req, to.origin);
+    const headers = { ...withoutHopByHop(req.headers, false), host: to.host };
     // JupyterLab's page is rewritten on its way (lab-page.ts): ask for it uncompressed (~10 KB).
     if (isLabPageRequest(req.method, req.url)) headers['accept-encoding'] = 'identity';
     let upstream: http.ClientRequest | undefined;
@@ -293,7 +299,10 @@ export class LocalGateway {
     const setCookie = hubRes.headers['set-cookie'];
     if (setCookie) headers['set-cookie'] = setCookie.map(rewriteSetCookie);
     const location = hubRes.headers.location;
-    if (location) headers.location = rewriteLocation(location, this.transport.hubUrl.origin, this.boundPort);
+    if (location) {
+      const own = this.options.serverHost ? rewriteLocation(location, this.options.serverHost.origin, this.boundPort) : location;
+      headers.location = rewriteLocation(own, this.transport.hubUrl.origin, this.boundPort);
+    }
     if (status === 200 && isLabPageRequest(req.method, req.url) && /^text\/html\b/i.test(hubRes.headers['content-type'] ?? '') && !hubRes.headers['content-encoding']) {
       return this.answerLabPage(res, hubRes, headers);
     }
@@ -433,15 +442,18 @@ export class LocalGateway {
       return id && id !== kernel.sessionId ? withSessionId(pagePath, id) : pagePath;
     };
     const spec = (): UpstreamSpec => {
+      const to = this.upstreamFor(pagePath);
       const h: http.IncomingHttpHeaders = { ...pageHeaders };
-      this.prepareOutgoing({ headers: h } as http.IncomingMessage);
+      this.prepareOutgoing({ headers: h } as http.IncomingMessage, to.origin);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(h)) {
         if (v === undefined || WS_HANDSHAKE_HEADERS.has(k)) continue;
         headers[k] = Array.isArray(v) ? v.join(', ') : v;
       }
-      const origin = this.transport.hubUrl;
-      const url = `${origin.protocol === 'https:' ? 'wss:' : 'ws:'}//${origin.host}${upstreamPath()}`;
+      // Connected to the hub's address; a user's own host (subdomain_host) is named in Host.
+      if (to.host !== this.transport.hubUrl.host) headers.host = to.host;
+      const hub = this.transport.hubUrl;
+      const url = `${hub.protocol === 'https:' ? 'wss:' : 'ws:'}//${hub.host}${upstreamPath()}`;
       return { url, protocols, headers };
     };
     const check: KernelCheck | undefined = key
@@ -472,6 +484,7 @@ export class LocalGateway {
         headers: { Authorization: `token ${this.options.token()}`, Accept: 'application/json' },
         timeoutMs: 10_000,
         action: "tell the kernel's state",
+        host: hostForPath(path, this.options.serverHost),
       });
       const state = res.status === 200 ? (JSON.parse(res.body) as { execution_state?: unknown }).execution_state : undefined;
       return typeof state === 'string' ? state : undefined;
@@ -501,10 +514,17 @@ export class LocalGateway {
     res.end();
   }
 
-  /** Headers for the hub, set on the incoming request before it is forwarded (or relayed). */
-  private prepareOutgoing(req: http.IncomingMessage): void {
+  /**
+   * Where a page's request goes: the Host to name, and that host's origin. The hub's own, or on a
+   * hub with subdomain_host, the user's host for paths under their prefix.
+   */
+  private upstreamFor(pagePath: string): { host: string; origin: string } {
+    return hostForPath(pagePath, this.options.serverHost) ?? { host: this.transport.hubUrl.host, origin: this.transport.hubUrl.origin };
+  }
+
+  /** Headers for the hub, set on the incoming request before it is forwarded (or relayed) to `hubOrigin`. */
+  private prepareOutgoing(req: http.IncomingMessage, hubOrigin: string): void {
     const h = req.headers;
-    const hubOrigin = this.transport.hubUrl.origin;
     h.authorization = `token ${this.options.token()}`;
     const cookies = stripCookie(h.cookie, cookieName(this.boundPort));
     if (cookies) h.cookie = cookies;

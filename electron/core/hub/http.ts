@@ -30,6 +30,52 @@ export interface HubRequestOptions {
   signal?: AbortSignal;
   /** What this request is for, in words, for error messages ("start your server"). */
   action?: string;
+  /**
+   * A user's own host, for a request to their server on a hub with subdomain_host
+   * (`ServerModel.host`): sent as Host (and TLS name); the connection still goes to the hub URL's
+   * address, where the proxy routes by Host.
+   */
+  host?: ServerHost;
+}
+
+/**
+ * A user's server on a host of its own: JupyterHub with `subdomain_host` gives every user a host
+ * name (alice.hub.example.org), served by the same proxy as the hub and routed by the Host
+ * header (JupyterHub requires a wildcard DNS entry and certificate for the proxy). Roamlab
+ * reaches it where it reaches the hub — through the hub URL's address, directly or through the
+ * SSH gateway — and names the user's host in Host, so no other name has to resolve.
+ */
+export interface ServerHost {
+  /** For the Host header: `alice.hub.example.org[:port]`. */
+  host: string;
+  /** `https://alice.hub.example.org[:port]`, for Origin and Location rewrites. */
+  origin: string;
+  /** Paths on that host: the user's prefix, `/jhub/user/alice/` (all their named servers). */
+  pathPrefix: string;
+}
+
+/**
+ * A server URL as the hub's REST API gives it, split: the path on the hub's origin, and — on a hub
+ * with subdomain_host, whose `url` is absolute (`http://alice.hub…/user/alice/`) — the user's host.
+ * Undefined for a URL neither on the hub's origin nor a path.
+ */
+export function splitServerUrl(url: string, hubUrl: URL): { path: string; host?: ServerHost } | undefined {
+  if (url.startsWith('/') && !url.startsWith('//')) return { path: url };
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  if (u.origin === hubUrl.origin) return { path: u.pathname };
+  const m = /^(.*?\/user\/[^/]+\/)/.exec(u.pathname);
+  return { path: u.pathname, host: { host: u.host, origin: u.origin, pathPrefix: m ? m[1]! : u.pathname } };
+}
+
+/** The server host a request path belongs to, if any. */
+export function hostForPath(path: string, host: ServerHost | undefined): ServerHost | undefined {
+  return host && path.startsWith(host.pathPrefix) ? host : undefined;
 }
 
 export interface HubResponse {
@@ -168,6 +214,7 @@ interface Sent {
 /** Issue a request and resolve when the response headers are in. The caller owns the timer. */
 function send(transport: HubTransport, o: HubRequestOptions, url: URL): Sent {
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...o.headers };
+  if (o.host) headers.Host = o.host.host;
   let body: Buffer | undefined;
   if (o.json !== undefined) {
     body = Buffer.from(JSON.stringify(o.json), 'utf8');

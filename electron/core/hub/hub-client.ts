@@ -14,6 +14,8 @@ import {
   type HttpMethod,
   type HubResponse,
   type HubStreamResponse,
+  type ServerHost,
+  splitServerUrl,
 } from './http';
 import { parseSpawnForm, type SpawnForm } from './spawn-form';
 
@@ -54,6 +56,8 @@ export interface ServerModel {
   started: string | null;
   /** The server's URL path, with the hub's prefix (e.g. '/jhub/user/alice/'). */
   url: string;
+  /** On a hub with subdomain_host: the user's own host, which that path is on (http.ts). */
+  host?: ServerHost;
   user_options: Record<string, unknown>;
   progress_url: string;
   stopped?: boolean;
@@ -138,6 +142,8 @@ interface CallOptions {
   signal?: AbortSignal;
   /** Send the login session's cookies (and the XSRF/Referer headers cookie-auth needs). */
   session?: boolean;
+  /** A server on a user's own host (subdomain_host): the request names it in Host. */
+  host?: ServerHost;
 }
 
 type Terminal = { ready: true } | { failed: string } | undefined;
@@ -212,6 +218,7 @@ export class HubClient {
         timeoutMs: o.timeoutMs ?? this.timeoutMs,
         signal: o.signal,
         action: o.action,
+        host: o.host,
       });
       this.log(`${o.method} ${res.target} → ${res.status}`);
       if (o.session && res.setCookies.length) this.jar.store(res.setCookies, resolveHubUrl(this.transport.hubUrl, o.path));
@@ -512,12 +519,12 @@ export class HubClient {
     const raw = this.shape(UserSchema, parseJsonBody(res, action), res, action);
     if (raw.servers) {
       const s = raw.servers[serverName];
-      return s ? toServer(s, serverName) : null;
+      return s ? toServer(s, serverName, this.transport.hubUrl) : null;
     }
     // A token without read:servers gets no `servers`; the legacy fields cover the default server.
     if (serverName !== '') return null;
     if (!raw.server && !raw.pending) return null;
-    return toServer({ name: '', ready: !!raw.server && !raw.pending, pending: raw.pending ?? null, url: raw.server ?? '' }, '');
+    return toServer({ name: '', ready: !!raw.server && !raw.pending, pending: raw.pending ?? null, url: raw.server ?? '' }, '', this.transport.hubUrl);
   }
 
   /** Every active server of the user (default server first). */
@@ -531,12 +538,12 @@ export class HubClient {
       return s ? [s] : [];
     }
     return Object.entries(raw.servers)
-      .map(([k, v]) => toServer(v, k))
+      .map(([k, v]) => toServer(v, k, this.transport.hubUrl))
       .sort((a, b) => (a.name === '' ? -1 : b.name === '' ? 1 : a.name.localeCompare(b.name)));
   }
 
   private toUser(raw: z.infer<typeof UserSchema>): UserModel {
-    const servers = raw.servers ? Object.fromEntries(Object.entries(raw.servers).map(([k, v]) => [k, toServer(v, k)])) : undefined;
+    const servers = raw.servers ? Object.fromEntries(Object.entries(raw.servers).map(([k, v]) => [k, toServer(v, k, this.transport.hubUrl)])) : undefined;
     return { ...raw, servers } as UserModel;
   }
 
@@ -822,10 +829,10 @@ export class HubClient {
    * answer 424/503 instead of a login redirect loop. Then GET `<server>lab`, redirects not
    * followed: 200 → JupyterLab, 404 → classic notebook only.
    */
-  async labAvailable(token: string, serverUrlPath: string): Promise<boolean> {
+  async labAvailable(token: string, serverUrlPath: string, host?: ServerHost): Promise<boolean> {
     const base = serverUrlPath.endsWith('/') ? serverUrlPath : `${serverUrlPath}/`;
     const action = 'reach your server';
-    const api = await this.call({ method: 'GET', path: `${base}api/status`, token, action });
+    const api = await this.call({ method: 'GET', path: `${base}api/status`, token, action, host });
     if (api.status !== 200) {
       if (api.status >= 300 && api.status < 400) throw this.serverRedirect(api, action);
       if (api.status === 503 || api.status === 502) {
@@ -834,7 +841,7 @@ export class HubClient {
       this.fail(api, action);
     }
     parseJsonBody(api, action);
-    const lab = await this.call({ method: 'GET', path: `${base}lab`, token, action: 'show JupyterLab', headers: { Accept: 'text/html' } });
+    const lab = await this.call({ method: 'GET', path: `${base}lab`, token, action: 'show JupyterLab', headers: { Accept: 'text/html' }, host });
     if (lab.status === 200) return true;
     if (lab.status === 404) return false;
     if (lab.status >= 300 && lab.status < 400) {
@@ -919,14 +926,17 @@ function spawnFailed(hubMessage: string): RoamlabError {
   return new RoamlabError('spawn-failed', hubMessage || 'The server failed to start.', 'Read the hub\'s message above; try again, or pick another notebook class.', { hubMessage });
 }
 
-function toServer(s: z.infer<typeof ServerSchema>, name: string): ServerModel {
+/** The hub's server model; its URL split into the path and, with subdomain_host, the user's host. */
+function toServer(s: z.infer<typeof ServerSchema>, name: string, hubUrl: URL): ServerModel {
+  const split = s.url ? splitServerUrl(s.url, hubUrl) : undefined;
   return {
     ...s,
+    ...(split?.host ? { host: split.host } : {}),
     name: s.name ?? name,
     ready: s.ready ?? false,
     pending: s.pending ?? null,
     started: s.started ?? null,
-    url: s.url ?? '',
+    url: split?.path ?? s.url ?? '',
     user_options: s.user_options ?? {},
     progress_url: s.progress_url ?? '',
   };

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { isRoamlabError } from '../errors';
 import type { ServerModel } from '../hub/hub-client';
-import { hubErrorFromResponse, hubRequest } from '../hub/http';
+import { hubErrorFromResponse, hubRequest, type ServerHost } from '../hub/http';
 import type { HubTransport } from '../transport/transport';
 import { ClockSkew, runtimeLeftMs } from './clock-skew';
 import {
@@ -60,6 +60,8 @@ export interface LimitsMonitorOptions {
   token: () => string;
   /** The server's URL path as the hub gives it, e.g. '/jhub/user/alice/'. */
   serverUrlPath: string;
+  /** On a hub with subdomain_host: the user's host that path is on. */
+  serverHost?: ServerHost;
   /** The server's start in the hub's clock (ISO), or null when not known yet (then taken from the server model). */
   started: string | null;
   notebookClass: MonitoredClass;
@@ -289,6 +291,7 @@ export class LimitsMonitor extends EventEmitter<LimitsMonitorEvents> {
         timeoutMs: this.requestTimeoutMs,
         signal: ac.signal,
         action: 'read the memory use of your server',
+        host: this.o.serverHost,
       });
     } catch (e) {
       if (this.stopped || ac.signal.aborted) return;

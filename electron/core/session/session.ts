@@ -155,7 +155,15 @@ export class Session extends EventEmitter<SessionEvents> {
       }
 
       const serverPath = this.serverPath!;
-      const lab = await this.hub.labAvailable(this.token, serverPath);
+      if (!serverPath.startsWith('/')) {
+        throw new RoamlabError(
+          'hub-garbage',
+          `The hub gave your server's address as "${serverPath}", which is neither a path on the hub nor a URL Roamlab can reach.`,
+          'Tell the facility about it; the hub URL in the profile may also be wrong.',
+        );
+      }
+      const serverHost = this.server?.host;
+      const lab = await this.hub.labAvailable(this.token, serverPath, serverHost);
       // Loaded here, not at start: the gateway and ws (which loads https and tls) cost load time
       // that a command-line start which never gets this far should not pay (BENCHMARKS.md, setup).
       const { LocalGateway } = await import('../gateway/gateway.js');
@@ -163,6 +171,7 @@ export class Session extends EventEmitter<SessionEvents> {
         transport: this.transport,
         token: () => this.token,
         landingPath: landingPath(serverPath, lab, this.o.place),
+        serverHost,
         port: this.o.port,
         facilityName: profile.name,
         onAuthRejected: () => void this.renewToken('the hub refused a request of the page'),
@@ -194,6 +203,7 @@ export class Session extends EventEmitter<SessionEvents> {
       transport: this.transport,
       token: () => this.token,
       serverUrlPath: serverPath,
+      serverHost: this.server?.host,
       started: this.server?.started ?? null,
       notebookClass: { label: notebookClass.label, memoryGB: notebookClass.memoryGB, runtimeHours: notebookClass.runtimeHours },
       thresholds: this.o.monitor?.thresholds,

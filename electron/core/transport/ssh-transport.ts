@@ -442,7 +442,10 @@ function sshHttpsAgent(client: Client, target: ForwardTarget, trust: TrustOption
     override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
       openChannel(this.client, this.target, (err, ch) => {
         if (err || !ch) return deliver(cb, err);
-        const servername = net.isIP(this.target.host) ? undefined : this.target.host;
+        // The name Node took from the request's Host: the hub's, or a user's own host on a hub
+        // with subdomain_host (the same proxy, reached at the hub's address).
+        const name = options.servername || this.target.host;
+        const servername = net.isIP(name) ? undefined : name;
         const sock = loadTls().connect({
           ...(options as tls.ConnectionOptions),
           socket: ch,

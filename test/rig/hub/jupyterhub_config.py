@@ -23,6 +23,7 @@
 #   ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT  seconds the spawn request waits before answering 202 (default 3)
 #   ROAMLAB_RIG_PROXY_CMD        configurable-http-proxy executable (default /usr/bin/configurable-http-proxy)
 #   ROAMLAB_RIG_SHORT_RUNTIME    when set: add the 'short' class (1 GB, 1 core) with this runtime limit in seconds
+#   ROAMLAB_RIG_SUBDOMAIN_HOST   when set: JupyterHub.subdomain_host (each user's server on a host of its own)
 #   ROAMLAB_RIG_METRICS_DIR      when set: directory holding the roamlab_rig_metrics package and its config
 #                                (test/rig/metrics, as the hub sees it); single-user servers then serve
 #                                jupyter-resource-usage's api/metrics/v1. Unset: no such endpoint (404).
@@ -74,6 +75,7 @@ SLOW_SPAWN_TIMEOUT = float(env('ROAMLAB_RIG_SLOW_SPAWN_TIMEOUT', '3'))
 PROXY_CMD = env('ROAMLAB_RIG_PROXY_CMD', '/usr/bin/configurable-http-proxy')
 SHORT_RUNTIME = os.environ.get('ROAMLAB_RIG_SHORT_RUNTIME') or None
 METRICS_DIR = os.environ.get('ROAMLAB_RIG_METRICS_DIR') or None
+SUBDOMAIN_HOST = os.environ.get('ROAMLAB_RIG_SUBDOMAIN_HOST') or None
 
 os.makedirs(RUN_DIR, exist_ok=True)
 
@@ -90,6 +92,8 @@ else:
     # The hub appends '--ip 127.0.0.1 --port ...' to this command; a later --ip wins in CHP's
     # option parser (commander), so the proxy listens on BIND_IP. exec: the pid stays the proxy's.
     c.ConfigurableHTTPProxy.command = ['/bin/sh', '-c', f'exec "$0" "$@" --ip {shlex.quote(BIND_IP)}', PROXY_CMD]
+if SUBDOMAIN_HOST:
+    c.JupyterHub.subdomain_host = SUBDOMAIN_HOST
 c.ConfigurableHTTPProxy.auth_token = secrets.token_hex(32)
 c.ConfigurableHTTPProxy.pid_file = os.path.join(RUN_DIR, 'proxy.pid')
 c.ConfigurableHTTPProxy.should_start = True
