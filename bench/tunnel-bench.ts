@@ -792,10 +792,10 @@ const NOTES = `### What was tuned, and what limits the rest
   Node proxy (\`http.createServer\` + \`http.request\`, no checks, no rewrites) in a process of
   its own, in front of OpenSSH's own \`ssh -N -L\`: the gateway as it would be with OpenSSH's
   client for its transport (VS Code's Remote-SSH design) and without any of its checks. In the
-  first full run with it (2026-12-07) it measured 0.62× \`ssh -L\` bulk, 1.93× keep-alive
-  median and 1.53× burst, where the gateway measured 0.69×, 2.02× and 1.44×; an experiment
-  outside the bench the same day gave the same (bulk 0.62× over four 256 MiB downloads,
-  keep-alive 1.93× over 5000 requests). So neither ssh2 nor the gateway's own code holds the
+  first two full runs with it (2026-12-07) it measured 0.62× and 0.52× \`ssh -L\` bulk, 1.93×
+  and 2.05× keep-alive median, 1.53× and 1.79× burst, where the gateway measured 0.69× and
+  0.65×, 2.02× and 1.92×, 1.44× and 1.28×; an experiment outside the bench the same day gave
+  the same (bulk 0.62× over four 256 MiB downloads, keep-alive 1.93× over 5000 requests). So neither ssh2 nor the gateway's own code holds the
   Lab page's path under the goals: one HTTP hop in a Node process costs, by itself, more than
   those goals leave room for on this machine, and OpenSSH as the transport would not change
   that. Meeting them would take the Lab page's HTTP out of Node altogether (Chromium's own
