@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -326,6 +327,26 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
       // HTTP and the kernel's WebSocket both reach the server on carol.localhost.
       expect(await sixTimesSevenInLab(page, 'subdomains-lab-42')).toContain('42');
       await screenshot(page, 'subdomains-landing');
+      // The hub names its own origin as hubHost in the Lab page; through the gateway it is empty,
+      // so JupyterLab's hub menu stays on the gateway instead of leaving for localhost:PORT.
+      const gateway = new URL(ready.url!).origin;
+      const raw = await new Promise<string>((resolve, reject) =>
+        http
+          .get({ host: '127.0.0.1', port: hub.port, path: `/user/${user}/lab`, headers: { host: `${user}.localhost:${hub.port}`, authorization: `token ${hub.adminToken}` } }, (r) => {
+            let body = '';
+            r.on('data', (d: Buffer) => (body += d.toString()));
+            r.on('end', () => resolve(body));
+          })
+          .on('error', reject),
+      );
+      expect(raw).toMatch(new RegExp(`"hubHost":\\s*"http://localhost:${hub.port}"`));
+      const [panel] = await Promise.all([
+        context.waitForEvent('page'),
+        page.evaluate(() => (window as unknown as { jupyterapp: { commands: { execute(id: string): Promise<unknown> } } }).jupyterapp.commands.execute('hub:control-panel')),
+      ]);
+      await panel.waitForLoadState('domcontentloaded');
+      expect(new URL(panel.url()).origin).toBe(gateway);
+      expect(new URL(panel.url()).pathname).toMatch(/^\/hub\//);
       // The monitor reads the server's metrics on that host too.
       const metrics = await session.waitFor((l) => l.event === 'metrics', 60_000);
       expect(Number(metrics.rssBytes)).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { loadHttps } from '../lazy-modules';
 import { hostForPath, hubRequest, type ServerHost } from '../hub/http';
 import { dialAndOpen, isTransient, WsRelay, type KernelCheck, type RelayEnv, type UpstreamSpec } from './ws-relay';
 import { kernelChannel, withSessionId } from './kernel-probe';
-import { exposeLabApp, isLabPageRequest, LAB_PAGE_MAX_BYTES } from './lab-page';
+import { rewriteLabPage, isLabPageRequest, LAB_PAGE_MAX_BYTES } from './lab-page';
 import {
   cookieName,
   gatewayOrigin,
@@ -331,7 +331,7 @@ export class LocalGateway {
     };
     const onEnd = (): void => {
       const raw = Buffer.concat(chunks);
-      const rewritten = exposeLabApp(raw.toString('utf8'));
+      const rewritten = rewriteLabPage(raw.toString('utf8'));
       // Unchanged, it goes on byte for byte (whatever its charset).
       const body = rewritten === undefined ? raw : Buffer.from(rewritten, 'utf8');
       delete headers['transfer-encoding'];

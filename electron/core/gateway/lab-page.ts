@@ -1,5 +1,6 @@
 /**
- * JupyterLab's page, as the gateway passes it on: with the page's own setting
+ * JupyterLab's page, as the gateway passes it on, with two of its settings changed.
+ *
  * `exposeAppInBrowser` on (JupyterLab's `LabApp.expose_app_in_browser`, made for driving a Lab
  * from outside, as its UI tests do), so `window.jupyterapp` is there and Roamlab can open a
  * bookmark's notebook in a Lab that is open already — in a tab beside the others, without
@@ -23,8 +24,8 @@ export function isLabPageRequest(method: string | undefined, url: string | undef
 
 const CONFIG = /(<script\b[^>]*\bid=["']jupyter-config-data["'][^>]*>)([\s\S]*?)(<\/script>)/i;
 
-/** The page with exposeAppInBrowser on; undefined when it has no page config to change. */
-export function exposeLabApp(html: string): string | undefined {
+/** The page with exposeAppInBrowser on and hubHost empty; undefined when it has no page config to change. */
+export function rewriteLabPage(html: string): string | undefined {
   const m = CONFIG.exec(html);
   if (!m) return undefined;
   let config: unknown;
@@ -34,7 +35,9 @@ export function exposeLabApp(html: string): string | undefined {
     return undefined;
   }
   if (!config || typeof config !== 'object' || Array.isArray(config)) return undefined;
-  const json = JSON.stringify({ ...(config as Record<string, unknown>), exposeAppInBrowser: true })
+  const changed: Record<string, unknown> = { ...(config as Record<string, unknown>), exposeAppInBrowser: true };
+  if (typeof changed.hubHost === 'string' && changed.hubHost !== '') changed.hubHost = '';
+  const json = JSON.stringify(changed)
     // Inside <script>: nothing in a value may close the element or start a comment.
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')

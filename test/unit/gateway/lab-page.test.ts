@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exposeLabApp, isLabPageRequest } from '../../../electron/core/gateway/lab-page';
+import { rewriteLabPage, isLabPageRequest } from '../../../electron/core/gateway/lab-page';
 
 describe("JupyterLab's page", () => {
   it('is the Lab page under any prefix and server, with or without a file or workspace, and nothing else', () => {
@@ -18,23 +18,30 @@ describe("JupyterLab's page", () => {
 
   it('gets its app exposed, the rest of its config and of the page unchanged', () => {
     const html = page(JSON.stringify({ baseUrl: '/user/ann/', exposeAppInBrowser: false, treePath: 'a.ipynb', token: '' }));
-    const out = exposeLabApp(html)!;
+    const out = rewriteLabPage(html)!;
     expect(configOf(out)).toEqual({ baseUrl: '/user/ann/', exposeAppInBrowser: true, treePath: 'a.ipynb', token: '' });
     expect(out.replace(/<script [^>]*jupyter-config-data[\s\S]*?<\/script>/, '')).toBe(html.replace(/<script [^>]*jupyter-config-data[\s\S]*?<\/script>/, ''));
     // Other attribute orders and quotes.
-    expect(configOf(exposeLabApp(page('{"a": 1}', "type='application/json' id='jupyter-config-data'"))!)).toEqual({ a: 1, exposeAppInBrowser: true });
+    expect(configOf(rewriteLabPage(page('{"a": 1}', "type='application/json' id='jupyter-config-data'"))!)).toEqual({ a: 1, exposeAppInBrowser: true });
+  });
+
+  it("keeps the hub's links on the page's origin: a hub with its own host (subdomain_host, public_url) gets an empty hubHost", () => {
+    const hubs = { baseUrl: '/user/ann/', hubPrefix: '/hub/', hubUser: 'ann' };
+    expect(configOf(rewriteLabPage(page(JSON.stringify({ ...hubs, hubHost: 'https://hub.example.org' })))!)).toEqual({ ...hubs, hubHost: '', exposeAppInBrowser: true });
+    expect(configOf(rewriteLabPage(page(JSON.stringify({ ...hubs, hubHost: '' })))!)).toEqual({ ...hubs, hubHost: '', exposeAppInBrowser: true });
+    expect(configOf(rewriteLabPage(page(JSON.stringify(hubs)))!)).toEqual({ ...hubs, exposeAppInBrowser: true });
   });
 
   it('keeps a value that looks like markup from closing the script element', () => {
     const html = page('{"appName": "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e", "x": "a & b"}');
-    const out = exposeLabApp(html)!;
+    const out = rewriteLabPage(html)!;
     expect(out.match(/<\/script>/g)).toHaveLength(2);
     expect(configOf(out)).toMatchObject({ appName: '</script><script>alert(1)</script>', x: 'a & b', exposeAppInBrowser: true });
   });
 
   it('leaves a page without a readable config alone', () => {
-    expect(exposeLabApp('<html><body>Not Found</body></html>')).toBeUndefined();
-    expect(exposeLabApp(page('{not json'))).toBeUndefined();
-    expect(exposeLabApp(page('[1, 2]'))).toBeUndefined();
+    expect(rewriteLabPage('<html><body>Not Found</body></html>')).toBeUndefined();
+    expect(rewriteLabPage(page('{not json'))).toBeUndefined();
+    expect(rewriteLabPage(page('[1, 2]'))).toBeUndefined();
   });
 });
