@@ -931,7 +931,8 @@ function toServer(s: z.infer<typeof ServerSchema>, name: string, hubUrl: URL): S
   const split = s.url ? splitServerUrl(s.url, hubUrl) : undefined;
   return {
     ...s,
-    ...(split?.host ? { host: split.host } : {}),
+    // Ours, never a field of that name the hub might send.
+    host: split?.host,
     name: s.name ?? name,
     ready: s.ready ?? false,
     pending: s.pending ?? null,
