@@ -795,10 +795,10 @@ const NOTES = `### What was tuned, and what limits the rest
   first two full runs with it (2026-12-07) it measured 0.62× and 0.52× \`ssh -L\` bulk, 1.93×
   and 2.05× keep-alive median, 1.53× and 1.79× burst, where the gateway measured 0.69× and
   0.65×, 2.02× and 1.92×, 1.44× and 1.28×; an experiment outside the bench the same day gave
-  the same (bulk 0.62× over four 256 MiB downloads, keep-alive 1.93× over 5000 requests). So neither ssh2 nor the gateway's own code holds the
-  Lab page's path under the goals: one HTTP hop in a Node process costs, by itself, more than
-  those goals leave room for on this machine, and OpenSSH as the transport would not change
-  that. Meeting them would take the Lab page's HTTP out of Node altogether (Chromium's own
+  the same (bulk 0.62× over four 256 MiB downloads, keep-alive 1.93× over 5000 requests). So
+  neither ssh2 nor the gateway's own code holds the Lab page's path under the goals: one HTTP
+  hop in a Node process costs, by itself, more than those goals leave room for on this machine,
+  and OpenSSH as the transport would not change that. Meeting them would take the Lab page's HTTP out of Node altogether (Chromium's own
   network stack through a raw forward, say), which the gateway's checks, its token handling and
   its hold on WebSockets across a network change (the roaming issue) all live in: a change of
   design, not of this code.
@@ -852,7 +852,8 @@ const NOTES = `### What was tuned, and what limits the rest
   times any Wi-Fi or Ethernet link a laptop has on the road; bulk speed is the link's there.
   Reaching \`ssh\`'s own CPU cost takes OpenSSH's client as the transport (as VS Code's Remote-SSH
   does), which would also bring its whole feature set (Kerberos, ProxyJump, one-time
-  passwords); it is a change of design for the issue that brings those, not a tuning step.
+  passwords); it is a change of design for the issue that brings those, not a tuning step, and
+  by the Node proxy row above the gateway's HTTP hop would still keep the Lab path under 0.9×.
 - **Delayed ACKs against sshd's Nagle.** sshd keeps Nagle on for forwarding connections, so it
   holds a small packet (a channel-open confirmation, a response right behind a window adjust,
   the second chunk of a streamed response) until everything before it is ACKed — and our kernel

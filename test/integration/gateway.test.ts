@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LocalGateway, ENTRY_PATH } from '../../electron/core/gateway/gateway';
 import type { HubTransport } from '../../electron/core/transport/transport';
+import { openDirectTransport } from '../../electron/core/transport/direct';
 import { kernelInfoReply } from './helpers/kernel-ws';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
@@ -402,8 +403,7 @@ describe('local gateway for a hub with subdomain_host (the user on a host of the
   let gw: LocalGateway;
   let cookie: string;
   beforeAll(async () => {
-    const transport: HubTransport = { hubUrl: new URL(`http://127.0.0.1:${upstreamPort}/jhub/`), agent: new http.Agent({ keepAlive: true }), describe: 'direct', close: async () => {} };
-    gw = new LocalGateway({ transport, token: () => TOKEN, landingPath: '/jhub/user/a/lab', serverHost: userHost() });
+    gw = new LocalGateway({ transport: openDirectTransport(new URL(`http://127.0.0.1:${upstreamPort}/jhub/`)), token: () => TOKEN, landingPath: '/jhub/user/a/lab', serverHost: userHost() });
     await gw.listen();
     const entry = new URL(gw.entryUrl());
     cookie = (await request(gw.port, entry.pathname + entry.search, { host: `127.0.0.1:${gw.port}` })).headers['set-cookie']![0]!.split(';')[0]!;

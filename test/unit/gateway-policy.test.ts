@@ -56,11 +56,11 @@ describe('gateway policy', () => {
   });
 
   it('brings hub redirects back onto the gateway origin and leaves others alone', () => {
-    expect(rewriteLocation('https://hub.example.org/jhub/user/a/lab?x=1', 'https://hub.example.org', PORT)).toBe(
+    expect(rewriteLocation('https://hub.example.org/jhub/user/a/lab?x=1', ['https://hub.example.org'], PORT)).toBe(
       `http://127.0.0.1:${PORT}/jhub/user/a/lab?x=1`,
     );
-    expect(rewriteLocation('/jhub/hub/login', 'https://hub.example.org', PORT)).toBe('/jhub/hub/login');
-    expect(rewriteLocation('https://sso.example.org/login', 'https://hub.example.org', PORT)).toBe('https://sso.example.org/login');
+    expect(rewriteLocation('/jhub/hub/login', ['https://hub.example.org'], PORT)).toBe('/jhub/hub/login');
+    expect(rewriteLocation('https://sso.example.org/login', ['https://hub.example.org'], PORT)).toBe('https://sso.example.org/login');
   });
 
   it('tells the proxy\'s "no route" 404 for a server API call from the server\'s own 404', () => {

@@ -300,8 +300,8 @@ export class LocalGateway {
     if (setCookie) headers['set-cookie'] = setCookie.map(rewriteSetCookie);
     const location = hubRes.headers.location;
     if (location) {
-      const own = this.options.serverHost ? rewriteLocation(location, this.options.serverHost.origin, this.boundPort) : location;
-      headers.location = rewriteLocation(own, this.transport.hubUrl.origin, this.boundPort);
+      const upstream = [this.transport.hubUrl.origin, ...(this.options.serverHost ? [this.options.serverHost.origin] : [])];
+      headers.location = rewriteLocation(location, upstream, this.boundPort);
     }
     if (status === 200 && isLabPageRequest(req.method, req.url) && /^text\/html\b/i.test(hubRes.headers['content-type'] ?? '') && !hubRes.headers['content-encoding']) {
       return this.answerLabPage(res, hubRes, headers);
@@ -450,8 +450,8 @@ export class LocalGateway {
         if (v === undefined || WS_HANDSHAKE_HEADERS.has(k)) continue;
         headers[k] = Array.isArray(v) ? v.join(', ') : v;
       }
-      // Connected to the hub's address; a user's own host (subdomain_host) is named in Host.
-      if (to.host !== this.transport.hubUrl.host) headers.host = to.host;
+      // Connected to the hub's address; Host names the hub, or a user's own host (subdomain_host).
+      headers.host = to.host;
       const hub = this.transport.hubUrl;
       const url = `${hub.protocol === 'https:' ? 'wss:' : 'ws:'}//${hub.host}${upstreamPath()}`;
       return { url, protocols, headers };

@@ -85,11 +85,14 @@ export function rewriteSetCookie(cookie: string): string {
     .join('; ');
 }
 
-/** A Location the hub sends: absolute URLs on the hub's origin come back onto the gateway's. */
-export function rewriteLocation(location: string, hubOrigin: string, port: number): string {
+/**
+ * A Location the hub sends: absolute URLs on the origins the gateway forwards to (the hub's, and
+ * on a hub with subdomain_host the user's own) come back onto the gateway's.
+ */
+export function rewriteLocation(location: string, upstreamOrigins: readonly string[], port: number): string {
   try {
     const u = new URL(location);
-    if (u.origin === hubOrigin) return gatewayOrigin(port) + u.pathname + u.search + u.hash;
+    if (upstreamOrigins.includes(u.origin)) return gatewayOrigin(port) + u.pathname + u.search + u.hash;
   } catch {
     // a relative Location needs no rewrite
   }

@@ -519,12 +519,12 @@ export class HubClient {
     const raw = this.shape(UserSchema, parseJsonBody(res, action), res, action);
     if (raw.servers) {
       const s = raw.servers[serverName];
-      return s ? toServer(s, serverName, this.transport.hubUrl) : null;
+      return s ? this.toServer(s, serverName) : null;
     }
     // A token without read:servers gets no `servers`; the legacy fields cover the default server.
     if (serverName !== '') return null;
     if (!raw.server && !raw.pending) return null;
-    return toServer({ name: '', ready: !!raw.server && !raw.pending, pending: raw.pending ?? null, url: raw.server ?? '' }, '', this.transport.hubUrl);
+    return this.toServer({ name: '', ready: !!raw.server && !raw.pending, pending: raw.pending ?? null, url: raw.server ?? '' }, '');
   }
 
   /** Every active server of the user (default server first). */
@@ -538,12 +538,29 @@ export class HubClient {
       return s ? [s] : [];
     }
     return Object.entries(raw.servers)
-      .map(([k, v]) => toServer(v, k, this.transport.hubUrl))
+      .map(([k, v]) => this.toServer(v, k))
       .sort((a, b) => (a.name === '' ? -1 : b.name === '' ? 1 : a.name.localeCompare(b.name)));
   }
 
+  /** The hub's server model; its URL split into the path and, with subdomain_host, the user's host. */
+  private toServer(s: z.infer<typeof ServerSchema>, name: string): ServerModel {
+    const split = s.url ? splitServerUrl(s.url, this.transport.hubUrl) : undefined;
+    return {
+      ...s,
+      // Ours, never a field of that name the hub might send.
+      host: split?.host,
+      name: s.name ?? name,
+      ready: s.ready ?? false,
+      pending: s.pending ?? null,
+      started: s.started ?? null,
+      url: split?.path ?? s.url ?? '',
+      user_options: s.user_options ?? {},
+      progress_url: s.progress_url ?? '',
+    };
+  }
+
   private toUser(raw: z.infer<typeof UserSchema>): UserModel {
-    const servers = raw.servers ? Object.fromEntries(Object.entries(raw.servers).map(([k, v]) => [k, toServer(v, k, this.transport.hubUrl)])) : undefined;
+    const servers = raw.servers ? Object.fromEntries(Object.entries(raw.servers).map(([k, v]) => [k, this.toServer(v, k)])) : undefined;
     return { ...raw, servers } as UserModel;
   }
 
@@ -926,22 +943,6 @@ function spawnFailed(hubMessage: string): RoamlabError {
   return new RoamlabError('spawn-failed', hubMessage || 'The server failed to start.', 'Read the hub\'s message above; try again, or pick another notebook class.', { hubMessage });
 }
 
-/** The hub's server model; its URL split into the path and, with subdomain_host, the user's host. */
-function toServer(s: z.infer<typeof ServerSchema>, name: string, hubUrl: URL): ServerModel {
-  const split = s.url ? splitServerUrl(s.url, hubUrl) : undefined;
-  return {
-    ...s,
-    // Ours, never a field of that name the hub might send.
-    host: split?.host,
-    name: s.name ?? name,
-    ready: s.ready ?? false,
-    pending: s.pending ?? null,
-    started: s.started ?? null,
-    url: split?.path ?? s.url ?? '',
-    user_options: s.user_options ?? {},
-    progress_url: s.progress_url ?? '',
-  };
-}
 
 function readSmall(stream: HubStreamResponse): Promise<string> {
   return new Promise((resolve) => {
