@@ -11,7 +11,7 @@ import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
 import { BookmarkStore } from '../core/state/bookmarks';
 import { openTransport } from '../core/transport/open';
-import { certAuthorityNote, type HostKeyPrompt } from '../core/transport/ssh-transport';
+import { certAuthorityNote, hopNoun, type HostKeyPrompt } from '../core/transport/ssh-transport';
 import { HubClient } from '../core/hub/hub-client';
 import { signIn, signOut } from '../core/session/credentials';
 import { withSignedInHub, type HubAccess } from '../core/session/hub-access';
@@ -192,7 +192,7 @@ async function remember(ctx: Ctx, profile: FacilityProfile, patch: Partial<AppSt
 
 function hostKeyConfirmer(ctx: Ctx) {
   return async (p: HostKeyPrompt): Promise<boolean> => {
-    const what = `The SSH gateway ${p.host}:${p.port} is not known yet. Its ${p.keyType} key fingerprint is ${p.fingerprint}.${p.certAuthority ? `\n${certAuthorityNote(p.certAuthority)}` : ''}`;
+    const what = `The ${hopNoun(p)} ${p.host}:${p.port} is not known yet. Its ${p.keyType} key fingerprint is ${p.fingerprint}.${p.certAuthority ? `\n${certAuthorityNote(p.certAuthority)}` : ''}`;
     if (ctx.flags['accept-new-host-key']) {
       ctx.err(`roamlab: ${what} Trusting it (--accept-new-host-key) and adding it to known_hosts.`);
       return true;

@@ -285,6 +285,8 @@ export type RoamlabEvent =
       port: number;
       keyType: string;
       fingerprint: string;
+      /** A jump host on the way to the gateway (the profile's ssh.proxyJump), not the gateway. */
+      jump?: boolean;
       /** known_hosts trusts the host through a certificate authority Roamlab cannot check yet (ssh-transport.ts). */
       certAuthority?: { file: string; line: number };
     }

@@ -490,7 +490,7 @@ describe('host keys', () => {
       fingerprint: rig.hostKeyFingerprint,
       certAuthority: { file, line: 2 },
     });
-    expect(err.message).toContain(`${file} (line 2) trusts this gateway through a certificate authority`);
+    expect(err.message).toContain(`${file} (line 2) trusts this host through a certificate authority`);
     expect(err.message).toContain(rig.hostKeyFingerprint);
   });
 

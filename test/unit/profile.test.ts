@@ -63,6 +63,14 @@ describe('facility profiles', () => {
     }
   });
 
+  it('reads ssh.proxyJump, and names the field and the bad hop when it is broken', () => {
+    const ssh = example.ssh as Record<string, unknown>;
+    expect(parseProfile({ ...example, ssh: { ...ssh, proxyJump: 'me@bastion.example.org' } }, 'x.json').ssh?.proxyJump).toBe('me@bastion.example.org');
+    const e = errorOf(() => parseProfile({ ...example, ssh: { ...ssh, proxyJump: 'bastion:ssh' } }, 'x.json'));
+    expect(e.details.field).toBe('ssh.proxyJump');
+    expect(e.message).toMatch(/ssh\.proxyJump: .*"bastion:ssh" has no valid port/);
+  });
+
   it('loads the good profiles of a folder and reports the broken ones by file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'roamlab-profiles-'));
     writeFileSync(path.join(dir, 'desy.json'), JSON.stringify(example));

@@ -1,4 +1,5 @@
 import * as z from '../../common/zod';
+import { parseProxyJump } from './proxy-jump';
 
 /**
  * The facility profile: the contract with facility admins. `schema: 1` is frozen — new optional
@@ -35,6 +36,18 @@ export const sshSchema = z.object({
   user: z.string().check(z.minLength(1, 'the user name on the SSH gateway')),
   identityFile: z._default(z.string().check(z.minLength(1)), '~/.ssh/id_ed25519'),
   knownHostsFile: z._default(z.string().check(z.minLength(1)), '~/.ssh/known_hosts'),
+  /** Jump hosts before the gateway, as OpenSSH's ProxyJump (`ssh -J`) takes them (proxy-jump.ts). */
+  proxyJump: z.optional(
+    z.string().check(
+      z.superRefine((value, ctx) => {
+        try {
+          parseProxyJump(value);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: `jump hosts as ssh -J takes them, "[user@]host[:port]", comma-separated: ${(e as Error).message}` });
+        }
+      }),
+    ),
+  ),
 });
 
 export const hubUrlSchema = z.string().check(z.superRefine((value, ctx) => {

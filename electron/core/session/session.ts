@@ -6,6 +6,7 @@ import type { FacilityProfile, NotebookClass } from '../profile/schema';
 import { HubClient, type ServerModel, type SpawnProgress } from '../hub/hub-client';
 import type { HubTransport } from '../transport/transport';
 import { connectTcp, hubTarget } from '../transport/ssh-transport';
+import { firstHop } from '../transport/open';
 import type { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
 import { canTransition, TransitionError, type SessionState } from './session-machine';
@@ -324,8 +325,8 @@ export class Session extends EventEmitter<SessionEvents> {
    * network events; the app's may come late or never).
    */
   private reachTarget(): { host: string; port: number } {
-    const ssh = this.o.profile.ssh;
-    if (ssh) return { host: ssh.host, port: ssh.port ?? 22 };
+    const hop = firstHop(this.o.profile);
+    if (hop) return hop;
     return this.transport ? hubTarget(this.transport.hubUrl) : { host: '', port: 0 };
   }
 

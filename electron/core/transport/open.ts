@@ -4,6 +4,7 @@ import { accountName, type Keychain } from '../keychain/keychain';
 import type { HubTransport } from './transport';
 import { openDirectTransport } from './direct';
 import { openSshTransport, type HostKeyPrompt } from './ssh-transport';
+import { parseProxyJump } from '../profile/proxy-jump';
 
 export interface OpenTransportOptions {
   keychain: Keychain;
@@ -22,10 +23,28 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
   const passphrase = (await o.keychain.get(accountName(profile.id, 'passphrase', ssh.user))) ?? undefined;
   return openSshTransport({
     hubUrl,
-    ssh: { ...ssh, identityFile: expandHome(ssh.identityFile), knownHostsFile: expandHome(ssh.knownHostsFile) },
+    ssh: {
+      host: ssh.host,
+      port: ssh.port,
+      user: ssh.user,
+      identityFile: expandHome(ssh.identityFile),
+      knownHostsFile: expandHome(ssh.knownHostsFile),
+      jumpHosts: ssh.proxyJump ? parseProxyJump(ssh.proxyJump) : [],
+    },
     passphrase,
     confirmUnknownHostKey: o.confirmUnknownHostKey,
     onClose: o.onClose,
     signal: o.signal,
   });
+}
+
+/**
+ * Where the profile's link starts: its first SSH jump host, else its SSH gateway, else the hub
+ * itself. A TCP connect there answering is "the network is back".
+ */
+export function firstHop(profile: FacilityProfile): { host: string; port: number } | undefined {
+  const ssh = profile.ssh;
+  if (!ssh) return undefined;
+  const jump = ssh.proxyJump ? parseProxyJump(ssh.proxyJump)[0] : undefined;
+  return jump ? { host: jump.host, port: jump.port } : { host: ssh.host, port: ssh.port };
 }

@@ -25,7 +25,7 @@
  * old, and sshd held the next channel's open confirmation behind it: 1 in 12 back-to-back new
  * connections took 2.4 ms instead of 0.7.)
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface PromptAckOptions {
   /** Fewest milliseconds between two IGNOREs after reads of more than `smallBytes` (default 2). */
@@ -41,11 +41,11 @@ export interface PromptAck {
 }
 
 /**
- * Watch `sock` (the TCP socket ssh2 reads and writes) and call `sendIgnore` when a read is not
+ * Watch `sock` (what ssh2 reads and writes: the TCP socket, or the tunnel through a jump host) and call `sendIgnore` when a read is not
  * followed by a write. `sendIgnore` returns false when it could not send (mid key exchange,
  * closed); that is fine — the next read tries again.
  */
-export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptAckOptions = {}): PromptAck {
+export function promptAck(sock: Duplex, sendIgnore: () => boolean, opts: PromptAckOptions = {}): PromptAck {
   const minGapMs = opts.minGapMs ?? 2;
   const smallBytes = opts.smallBytes ?? 16 * 1024;
   let writes = 0;
@@ -60,11 +60,11 @@ export function promptAck(sock: Socket, sendIgnore: () => boolean, opts: PromptA
   let stopped = false;
 
   const originalWrite = sock.write;
-  sock.write = function (this: Socket, ...args: unknown[]) {
+  sock.write = function (this: Duplex, ...args: unknown[]) {
     writes++;
     readSinceWrite = 0;
     return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
-  } as Socket['write'];
+  } as Duplex['write'];
 
   const check = () => {
     pendingImmediate = undefined;

@@ -10,6 +10,7 @@ import type { AgentAuthMethod, BaseAgent, Client, ClientChannel, ConnectConfig, 
 
 import { RoamlabError } from '../errors';
 import { loadHttps, loadSsh2, loadTls } from '../lazy-modules';
+import { describeHop, type JumpHost } from '../profile/proxy-jump';
 import type { HubTransport } from './transport';
 import { promptAck, sendSshIgnore } from './prompt-ack';
 import { honourKeepAliveHint } from './keep-alive';
@@ -24,11 +25,32 @@ export interface SshOptions {
   user: string;
   identityFile: string;
   knownHostsFile: string;
+  /**
+   * Jump hosts before the gateway, in order (the profile's proxyJump, as `ssh -J`): the first
+   * is connected to over TCP, each next one through a tunnel of the one before, the gateway
+   * through the last. Each has its host key checked the same way; the same key signs in to all.
+   */
+  jumpHosts?: readonly JumpHost[];
+}
+
+/** One SSH server on the way to the hub: a jump host, or the gateway itself. */
+interface Hop {
+  host: string;
+  port: number;
+  user: string;
+  jump: boolean;
+}
+
+/** "SSH jump host" or "SSH gateway": what messages call a hop. */
+export function hopNoun(h: { jump?: boolean }): string {
+  return h.jump ? 'SSH jump host' : 'SSH gateway';
 }
 
 export interface HostKeyPrompt {
   host: string;
   port: number;
+  /** A jump host on the way to the gateway (the profile's proxyJump), not the gateway itself. */
+  jump?: boolean;
   keyType: string;
   fingerprint: string;
   /**
@@ -41,7 +63,7 @@ export interface HostKeyPrompt {
 
 /** What to tell a person whose known_hosts trusts the host through a certificate authority. */
 export function certAuthorityNote(ca: { file: string; line: number }): string {
-  return `${ca.file} (line ${ca.line}) trusts this gateway through a certificate authority, which OpenSSH checks but Roamlab cannot yet, so Roamlab asks about the gateway's own key.`;
+  return `${ca.file} (line ${ca.line}) trusts this host through a certificate authority, which OpenSSH checks but Roamlab cannot yet, so Roamlab asks about the host's own key.`;
 }
 
 export interface OpenSshTransportOptions {
@@ -207,7 +229,7 @@ async function chooseCredential(file: string, passphrase: string | undefined, ag
  * TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. Also
  * the session's "is the network back?" check while it waits to reconnect.
  */
-export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal, noun = 'SSH gateway'): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelledConnect(host, port));
     const sock = net.connect({ host, port });
@@ -225,8 +247,8 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
       reject(
         new RoamlabError(
           'ssh-unreachable',
-          `Cannot reach the SSH gateway ${hostLabel(host, port)} (${code}).`,
-          'Check the network connection, and that the gateway name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.',
+          `Cannot reach the ${noun} ${hostLabel(host, port)} (${code}).`,
+          `Check the network connection, and that the ${noun === 'SSH gateway' ? 'gateway' : 'jump host'}'s name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.`,
           { host, port, code },
           { cause: err },
         ),
@@ -261,9 +283,10 @@ function describeMethods(methods: string[]): string {
   return [...new Set(named)].join(' or ');
 }
 
-function mapConnectError(err: SshError, o: OpenSshTransportOptions, afterKey?: AfterKey): RoamlabError {
-  const { host, port, user } = o.ssh;
+function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey?: AfterKey): RoamlabError {
+  const { host, port, user } = hop;
   const where = hostLabel(host, port);
+  const noun = hopNoun(hop);
   if (err.level === 'client-authentication' && afterKey && (afterKey.keyAccepted || !afterKey.methodsLeft.includes('publickey'))) {
     // More than a key is wanted: a second step after it (AuthenticationMethods
     // publickey,keyboard-interactive: a one-time code), or another method instead of it.
@@ -271,19 +294,19 @@ function mapConnectError(err: SshError, o: OpenSshTransportOptions, afterKey?: A
     return new RoamlabError(
       'ssh-auth-failed',
       afterKey.keyAccepted
-        ? `The SSH gateway ${where} accepted the key for user "${user}", then asked for a second step as well: ${wants}.`
-        : `The SSH gateway ${where} does not take keys for user "${user}"; it asks for ${wants}.`,
-      `Roamlab signs in to SSH gateways with a key alone for now. Ask the facility whether ${afterKey.keyAccepted ? 'a key is enough from your network' : 'key sign-in can be enabled for you'}, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
-      { host, port, user, methods: afterKey.methodsLeft.join(',') },
+        ? `The ${noun} ${where} accepted the key for user "${user}", then asked for a second step as well: ${wants}.`
+        : `The ${noun} ${where} does not take keys for user "${user}"; it asks for ${wants}.`,
+      `Roamlab signs in to SSH ${hop.jump ? 'jump hosts' : 'gateways'} with a key alone for now. Ask the facility whether ${afterKey.keyAccepted ? 'a key is enough from your network' : 'key sign-in can be enabled for you'}, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
+      { host, port, user, methods: afterKey.methodsLeft.join(','), ...(hop.jump ? { jump: true } : {}) },
       { cause: err },
     );
   }
   if (err.level === 'client-authentication') {
     return new RoamlabError(
       'ssh-auth-failed',
-      `The SSH gateway ${where} did not accept the key for user "${user}".`,
-      `Check the user name and that the public key of ${expandHome(o.ssh.identityFile)} is registered with the facility (authorized_keys).`,
-      { host, port, user },
+      `The ${noun} ${where} did not accept the key for user "${user}".`,
+      `Check the user name and that the public key of ${expandHome(identityFile)} is registered with the facility (authorized_keys)${hop.jump ? ' for the jump host as well as the gateway' : ''}.`,
+      { host, port, user, ...(hop.jump ? { jump: true } : {}) },
       { cause: err },
     );
   }
@@ -291,10 +314,10 @@ function mapConnectError(err: SshError, o: OpenSshTransportOptions, afterKey?: A
   return new RoamlabError(
     'ssh-unreachable',
     timeout
-      ? `The SSH gateway ${where} did not complete the handshake in time.`
+      ? `The ${noun} ${where} did not complete the handshake in time.`
       : `The SSH connection to ${where} failed: ${err.message}.`,
-    'Check the network connection and try again; if it keeps failing, ask the facility whether the gateway is up.',
-    { host, port, code: err.code, level: err.level },
+    `Check the network connection and try again; if it keeps failing, ask the facility whether the ${hop.jump ? 'jump host' : 'gateway'} is up.`,
+    { host, port, code: err.code, level: err.level, ...(hop.jump ? { jump: true } : {}) },
     { cause: err },
   );
 }
@@ -471,53 +494,40 @@ export function hubTarget(hubUrl: URL): ForwardTarget {
   return { host, port };
 }
 
-/**
- * Open one SSH connection to the gateway and return a transport whose agent tunnels every hub
- * connection through it. The host key is checked against known_hosts before authentication.
- */
-export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubTransport> {
-  const { host, port, user, knownHostsFile } = o.ssh;
-  const knownHosts = expandHome(knownHostsFile);
-  const knownHostsFiles = [knownHosts, ...(o.systemKnownHostsFiles ?? systemKnownHostsFiles())];
-  const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
+/** What every hop's handshake shares: the one key, the known_hosts read once, the caller's options. */
+interface HandshakeContext {
+  o: OpenSshTransportOptions;
+  credential: Credential;
+  known: KnownHostsText[];
+  /** The profile's known_hosts, where an accepted key is written. */
+  knownHosts: string;
+  readyTimeoutMs: number;
+  keepaliveIntervalMs: number;
+}
 
-  // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
-  // re-executes itself per connection), and this side reads the key and known_hosts and loads
-  // ssh2 (~16 ms in a fresh process) meanwhile.
-  // The SSH handshake is the first round-trip sample of this link (link-watch.ts).
-  let connectedAt = 0;
-  const connecting = connectTcp(host, port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal).then((s) => {
-    connectedAt = performance.now();
-    return s;
-  });
-  connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
-  let credential: Credential;
-  let known: KnownHostsText[];
-  try {
-    // Read once: for the key types to ask for first and, later, to check the presented key.
-    const knownRead = readKnownHostsFiles(knownHostsFiles);
-    knownRead.catch(() => undefined);
-    const agentPath = o.agent === false ? undefined : (o.agent ?? defaultAgentPath());
-    const identity = chooseCredential(o.ssh.identityFile, o.passphrase, agentPath);
-    identity.catch(() => undefined);
-    // net.connect issues its connect() on the next tick: let it (and the file reads) go out
-    // before ssh2's load holds this thread.
-    await new Promise((resolve) => setImmediate(resolve));
-    loadSsh2();
-    credential = await identity;
-    known = await knownRead;
-  } catch (e) {
-    connecting.then((s) => s.destroy(), () => undefined);
-    throw e;
-  }
+interface Handshaken {
+  client: Client;
+  /** Time spent checking the host key (a person may be asked): not part of the link's round trips. */
+  hostKeyMs: number;
+  /** The newest error ssh2 reported on this client after the handshake. */
+  lastError(): SshError | undefined;
+}
+
+/**
+ * The SSH handshake with one hop over `sock` (our TCP socket, or a tunnel through the hop before):
+ * its host key checked against known_hosts (a person asked about an unknown one), the key offered.
+ */
+async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promise<Handshaken> {
+  const { host, port, user } = hop;
+  const { o, known, knownHosts } = c;
+  const noun = hopNoun(hop);
   // Ask for the host key types we already know first, as ssh does, so a host with several keys
   // presents the one we can check rather than one that would read as "changed".
   const hostKeyFirst = knownKeyTypes(known, host, port).flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
-  const sock = await connecting;
   const client = new (loadSsh2().Client)();
   let hostKeyError: RoamlabError | undefined;
-  /** Time spent checking the host key (a person may be asked): not part of the link's round trips. */
   let hostKeyMs = 0;
+  const jumpDetail = hop.jump ? { jump: true } : {};
 
   const verifyHostKey = async (key: Buffer): Promise<boolean> => {
     const keyType = keyTypeOfBlob(key) ?? 'unknown';
@@ -531,16 +541,16 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       case 'revoked':
         hostKeyError = new RoamlabError(
           'host-key-changed',
-          `The SSH gateway ${where} presented a host key that is marked revoked in ${file} (${keyType} ${fingerprint}).`,
+          `The ${noun} ${where} presented a host key that is marked revoked in ${file} (${keyType} ${fingerprint}).`,
           'Do not connect. Contact the facility: this key must no longer be used.',
-          { host, port, keyType, presentedFingerprint: fingerprint, revoked: true },
+          { host, port, keyType, presentedFingerprint: fingerprint, revoked: true, ...jumpDetail },
         );
         return false;
       case 'changed': {
         const expected = result.expected.map((e) => `${e.type} ${e.fingerprint}`).join(', ');
         hostKeyError = new RoamlabError(
           'host-key-changed',
-          `The host key of the SSH gateway ${where} has changed: it presented ${keyType} ${fingerprint}, but ${file} expects ${expected}.`,
+          `The host key of the ${noun} ${where} has changed: it presented ${keyType} ${fingerprint}, but ${file} expects ${expected}.`,
           `This can mean someone is intercepting the connection, or the facility replaced the key. Check the new fingerprint with the facility; only if they confirm it, remove the old line with: ssh-keygen -R '${port === 22 ? host : `[${host}]:${port}`}' -f ${file}${file === knownHosts ? '' : ' (as administrator: it is the system-wide file)'}`,
           {
             host,
@@ -549,6 +559,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
             presentedFingerprint: fingerprint,
             expectedFingerprint: result.expected[0]?.fingerprint,
             expected: result.expected,
+            ...jumpDetail,
           },
         );
         return false;
@@ -556,36 +567,35 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       case 'unknown': {
         const certAuthority = result.certAuthorityLine === undefined ? undefined : { file, line: result.certAuthorityLine };
         const withCa = certAuthority ? { certAuthority } : {};
-        const accepted = o.confirmUnknownHostKey ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint, ...withCa }) : false;
+        const accepted = o.confirmUnknownHostKey ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint, ...jumpDetail, ...withCa }) : false;
         if (accepted) {
           await appendHostKey(knownHosts, host, port, keyType, key);
           return true;
         }
         hostKeyError = new RoamlabError(
           'host-key-unknown',
-          `The SSH gateway ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.${certAuthority ? ` ${certAuthorityNote(certAuthority)}` : ''}`,
+          `The ${noun} ${where} is not known yet; its ${keyType} key fingerprint is ${fingerprint}.${certAuthority ? ` ${certAuthorityNote(certAuthority)}` : ''}`,
           'Compare the fingerprint with the one the facility publishes, and accept it only if they match.',
-          { host, port, keyType, presentedFingerprint: fingerprint, ...withCa },
+          { host, port, keyType, presentedFingerprint: fingerprint, ...jumpDetail, ...withCa },
         );
         return false;
       }
     }
   };
 
-  const keepaliveIntervalMs = o.keepaliveIntervalMs ?? 800;
-  const keepaliveCountMax = o.keepaliveCountMax ?? 2;
+  const credential = c.credential;
   const keyAuth: PublicKeyAuthMethod | AgentAuthMethod =
     credential.kind === 'file' ? { type: 'publickey', username: user, key: credential.key } : { type: 'agent', username: user, agent: credential.agent };
   let keyOffered = false;
   let afterKey: AfterKey | undefined;
   const config: ConnectConfig = {
-    sock,
+    sock: sock as ConnectConfig['sock'],
     username: user,
-    keepaliveInterval: keepaliveIntervalMs,
-    // ssh2 only sends the keepalives; when silence means a dead link is decided below, from the
-    // link's own round trips (link-watch.ts).
+    keepaliveInterval: c.keepaliveIntervalMs,
+    // ssh2 only sends the keepalives; when silence means a dead link is decided by the caller,
+    // from the link's own round trips (link-watch.ts).
     keepaliveCountMax: Number.MAX_SAFE_INTEGER,
-    readyTimeout: readyTimeoutMs,
+    readyTimeout: c.readyTimeoutMs,
     // Only the key, from its file or from the SSH agent that holds it (chooseCredential): a
     // keyboard prompt would hang a launcher with no terminal. Going straight to it also skips
     // ssh2's opening "none" attempt, one round trip. A file key is the one loadIdentity parsed
@@ -596,7 +606,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
         keyOffered = true;
         return next(keyAuth);
       }
-      // The key is all Roamlab offers: note what the gateway said to it, for the error.
+      // The key is all Roamlab offers: note what the server said to it, for the error.
       afterKey = { methodsLeft: methodsLeft ?? [], keyAccepted: partialSuccess === true };
       // false: no more methods (ssh2 takes it; its types leave it out).
       (next as unknown as (no: false) => void)(false);
@@ -616,7 +626,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
                 'host-key-unknown',
                 `Could not check the host key of ${hostLabel(host, port)}: ${(e as Error).message}.`,
                 `Check that ${knownHosts} is readable and writable.`,
-                { host, port },
+                { host, port, ...jumpDetail },
                 { cause: e },
               );
         verify(false);
@@ -628,8 +638,9 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // server's reply is then the newest unacknowledged segment, and sshd (Nagle on: it only sets
   // TCP_NODELAY for TTY sessions) holds the first response of the first request behind it until
   // our delayed ACK fires, ~40 ms later. Sending one packet acknowledges it at once; the packet
-  // is no-more-sessions, which `ssh -N` sends too and which suits a tunnel that never opens a
-  // shell. No reply is asked for, so no new unacknowledged segment follows.
+  // is no-more-sessions, which `ssh -N` (and `ssh -J` to its jump hosts) sends too and which
+  // suits a tunnel that never opens a shell. No reply is asked for, so no new unacknowledged
+  // segment follows.
   client.once('hostkeys', () => {
     try {
       (client as unknown as { openssh_noMoreSessions(): void }).openssh_noMoreSessions();
@@ -651,11 +662,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       client.end();
       sock.destroy();
       // ssh2 reports a refused host key as a generic handshake error; ours says why.
-      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, o, afterKey)));
+      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, hop, o.ssh.identityFile, afterKey)));
     };
     const onClose = () => {
       cleanup();
-      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), o, afterKey));
+      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), hop, o.ssh.identityFile, afterKey));
     };
     const onReady = () => {
       cleanup();
@@ -679,10 +690,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       onError(e as SshError);
     }
   });
+  lastError = undefined;
 
   // ssh2 counts keepalives as unanswered even while data streams in, so on a slow link a reply
   // queued behind a large download would read as a dead link. OpenSSH only probes an idle
-  // link; so do we: any bytes from the gateway restart the keepalive clock.
+  // link; so do we: any bytes from the server restart the keepalive clock.
   const resetKeepalive = (client as unknown as { _resetKA?: () => void })._resetKA;
   if (resetKeepalive) {
     let lastReset = 0;
@@ -693,8 +705,109 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
       resetKeepalive.call(client);
     });
   }
+  return { client, hostKeyMs, lastError: () => lastError };
+}
+
+/**
+ * The tunnel from a jump host to the next hop (what `ssh -J` asks its jump hosts for), as the
+ * socket the next hop's handshake runs over.
+ */
+function tunnelThrough(jump: Client, from: Hop, to: Hop, signal: AbortSignal | undefined): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelledConnect(to.host, to.port));
+    openChannel(jump, { host: to.host, port: to.port }, (err, ch) => {
+      if (!err && ch) return resolve(ch);
+      const fe = err as Partial<ForwardError> & Error;
+      const target = `the ${hopNoun(to)} ${hostLabel(to.host, to.port)}`;
+      reject(
+        new RoamlabError(
+          'ssh-unreachable',
+          fe.forwardRefused === 'prohibited'
+            ? `The SSH jump host ${hostLabel(from.host, from.port)} does not allow tunnels to ${target}.`
+            : `The SSH jump host ${hostLabel(from.host, from.port)} could not connect to ${target}${fe.code && fe.code !== 'SSH_FORWARD_FAILED' ? ` (${fe.code})` : ''}.`,
+          fe.forwardRefused === 'prohibited'
+            ? 'Ask the facility whether this jump host lets you through to the gateway, and that the profile names the gateway as they do.'
+            : `Check the ${to.jump ? 'next jump host' : 'gateway'}'s name and port in the facility profile (they are looked up and reached from the jump host); if they are right, ask the facility whether it is up.`,
+          { host: to.host, port: to.port, via: from.host, code: fe.code ?? null, ...(to.jump ? { jump: true } : {}) },
+          { cause: err ?? undefined },
+        ),
+      );
+    });
+  });
+}
+
+/**
+ * Open one SSH connection to the gateway (through the profile's jump hosts, when it names any)
+ * and return a transport whose agent tunnels every hub connection through it. Host keys are
+ * checked against known_hosts before authentication.
+ */
+export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubTransport> {
+  const { host, port, user, knownHostsFile } = o.ssh;
+  const hops: Hop[] = [
+    ...(o.ssh.jumpHosts ?? []).map((j) => ({ host: j.host, port: j.port, user: j.user ?? user, jump: true })),
+    { host, port, user, jump: false },
+  ];
+  const first = hops[0]!;
+  const knownHosts = expandHome(knownHostsFile);
+  const knownHostsFiles = [knownHosts, ...(o.systemKnownHostsFiles ?? systemKnownHostsFiles())];
+  const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
+
+  // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
+  // re-executes itself per connection), and this side reads the key and known_hosts and loads
+  // ssh2 (~16 ms in a fresh process) meanwhile.
+  const connecting = connectTcp(first.host, first.port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal, hopNoun(first));
+  connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
+  let credential: Credential;
+  let known: KnownHostsText[];
+  try {
+    // Read once: for the key types to ask for first and, later, to check the presented keys.
+    const knownRead = readKnownHostsFiles(knownHostsFiles);
+    knownRead.catch(() => undefined);
+    const agentPath = o.agent === false ? undefined : (o.agent ?? defaultAgentPath());
+    const identity = chooseCredential(o.ssh.identityFile, o.passphrase, agentPath);
+    identity.catch(() => undefined);
+    // net.connect issues its connect() on the next tick: let it (and the file reads) go out
+    // before ssh2's load holds this thread.
+    await new Promise((resolve) => setImmediate(resolve));
+    loadSsh2();
+    credential = await identity;
+    known = await knownRead;
+  } catch (e) {
+    connecting.then((s) => s.destroy(), () => undefined);
+    throw e;
+  }
+  const keepaliveIntervalMs = o.keepaliveIntervalMs ?? 800;
+  const keepaliveCountMax = o.keepaliveCountMax ?? 2;
+  const ctx: HandshakeContext = { o, credential, known, knownHosts, readyTimeoutMs, keepaliveIntervalMs };
+
+  const tcp = await connecting;
+  // Each hop over the socket the one before gives: TCP for the first, then a tunnel through the
+  // jump host before. Jump hosts send no keepalives of their own: the gateway's, which pass
+  // through them, notice a dead link anywhere on the way.
+  const jumps: Handshaken[] = [];
+  const socks: Duplex[] = [tcp];
+  let sock: Duplex = tcp;
+  /** When the gateway's handshake began: the link's round trips are timed from it (link-watch.ts). */
+  let gatewayStartedAt = performance.now();
+  let gateway: Handshaken;
+  try {
+    for (let i = 0; i < hops.length - 1; i++) {
+      const jump = await sshHandshake(hops[i]!, sock, { ...ctx, keepaliveIntervalMs: 0 });
+      jumps.push(jump);
+      sock = await tunnelThrough(jump.client, hops[i]!, hops[i + 1]!, o.signal);
+      socks.push(sock);
+      gatewayStartedAt = performance.now();
+    }
+    gateway = await sshHandshake(hops[hops.length - 1]!, sock, ctx);
+  } catch (e) {
+    for (const j of jumps) j.client.end();
+    tcp.destroy();
+    throw e;
+  }
+  const client = gateway.client;
+
   // The link's round trips, from the handshake at first, then from every keepalive (link-watch.ts).
-  const handshakeMs = performance.now() - connectedAt - hostKeyMs;
+  const handshakeMs = performance.now() - gatewayStartedAt - gateway.hostKeyMs;
   const rtt = new RttEstimate(handshakeMs / HANDSHAKE_ROUND_TRIPS);
   timeKeepalives(client, (ms) => rtt.sample(ms));
   // The gateway silent for longer than this link allows: the connection is lost.
@@ -707,23 +820,41 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
         })
       : undefined;
 
-  // Acknowledge sshd's small packets at once, so Nagle on its side never waits for our delayed
-  // ACK (see prompt-ack.ts).
-  const ack = promptAck(sock, () => sendSshIgnore(client));
+  // Acknowledge each server's small packets at once, so Nagle on its side never waits for our
+  // delayed ACK (see prompt-ack.ts): the gateway's, and each jump host's (its sshd relays the
+  // next hop's packets to us with Nagle on too).
+  const acks = [...jumps.map((j) => j.client), client].map((c, i) => promptAck(socks[i]!, () => sendSshIgnore(c)));
 
   let closed = false;
   let closedByUs = false;
   let lostReason: string | undefined;
+  /** The first jump host whose connection ended before the gateway's (not by us). */
+  let jumpLost: string | undefined;
   const lostListeners = new Set<(reason: string) => void>();
-  lastError = undefined;
+  jumps.forEach((j, i) => {
+    j.client.on('close', () => {
+      if (closedByUs || closed) return;
+      const err = j.lastError();
+      jumpLost ??= `connection to the jump host ${describeHop(hops[i]!)} lost${err ? `: ${err.message}` : ''}`;
+      // The tunnels through it are gone: the gateway's connection with them.
+      sock.destroy();
+    });
+  });
   client.on('close', () => {
-    ack.stop();
+    for (const a of acks) a.stop();
     silence?.stop();
+    // Nothing goes through the jump hosts without the gateway's connection.
+    if (jumps.length) {
+      for (const j of jumps) j.client.end();
+      setTimeout(() => tcp.destroy(), 2000).unref();
+    }
     if (closed) return;
     closed = true;
+    const lastError = gateway.lastError();
     let reason: string;
     if (closedByUs) reason = 'closed by Roamlab';
     else if (keepaliveTimedOut || lastError?.level === 'client-timeout') reason = 'the gateway stopped answering keepalives';
+    else if (jumpLost) reason = jumpLost;
     else if (lastError) reason = `connection to the gateway lost: ${lastError.message}`;
     else reason = 'the gateway closed the connection';
     o.onClose?.(reason);
@@ -740,7 +871,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   return {
     hubUrl: o.hubUrl,
     agent,
-    describe: `ssh ${user}@${host}:${port}`,
+    describe: `ssh ${user}@${host}:${port}${jumps.length ? ` via ${hops.slice(0, -1).map(describeHop).join(', ')}` : ''}`,
     get rttMs() {
       return rtt.ms;
     },
@@ -755,14 +886,15 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     },
     async close() {
       lostListeners.clear();
-      if (closed && sock.destroyed) return;
+      if (closed && tcp.destroyed) return;
       closedByUs = true;
       agent.destroy();
-      if (!sock.destroyed) {
-        const gone = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+      if (!tcp.destroyed) {
+        const gone = new Promise<void>((resolve) => tcp.once('close', () => resolve()));
+        // The gateway's disconnect; its 'close' above then ends each jump host's connection.
         client.end();
         // A gateway that does not answer the disconnect must not hold close() up.
-        const t = setTimeout(() => sock.destroy(), 2000);
+        const t = setTimeout(() => tcp.destroy(), 2000);
         await gone;
         clearTimeout(t);
       }

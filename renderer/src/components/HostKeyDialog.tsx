@@ -7,19 +7,20 @@ interface Props {
   onAnswer(accept: boolean): void;
 }
 
-/** An SSH gateway we have never seen: show its fingerprint and let the person decide. */
+/** An SSH gateway (or a jump host on the way to it) we have never seen: show its fingerprint and let the person decide. */
 export function HostKeyDialog({ prompt, facilityName, onAnswer }: Props) {
+  const what = prompt.jump ? 'jump host' : 'gateway';
   return (
-    <ConfirmDialog title="Unknown SSH gateway" confirmLabel="Trust and continue" onAnswer={onAnswer}>
+    <ConfirmDialog title={`Unknown SSH ${what}`} confirmLabel="Trust and continue" onAnswer={onAnswer}>
       <p>
-        Roamlab has not connected to the gateway of <strong>{facilityName}</strong> before. Compare its fingerprint with the one
-        your facility publishes before you continue.
+        Roamlab has not connected to {prompt.jump ? 'this jump host on the way to the gateway' : 'the gateway'} of{' '}
+        <strong>{facilityName}</strong> before. Compare its fingerprint with the one your facility publishes before you continue.
       </p>
       {prompt.certAuthority && (
         <p className="ca-note">
-          Your <code>{prompt.certAuthority.file}</code> (line {prompt.certAuthority.line}) trusts this gateway through a certificate
-          authority. OpenSSH checks the gateway&apos;s certificate against it; Roamlab cannot yet, so it asks about the
-          gateway&apos;s own key.
+          Your <code>{prompt.certAuthority.file}</code> (line {prompt.certAuthority.line}) trusts this {what} through a certificate
+          authority. OpenSSH checks the {what}&apos;s certificate against it; Roamlab cannot yet, so it asks about the {what}&apos;s own
+          key.
         </p>
       )}
       <dl className="facts">
