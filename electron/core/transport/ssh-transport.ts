@@ -340,13 +340,20 @@ function asSocket(channel: ClientChannel): Duplex {
     idleTimer = idleMs > 0 ? setTimeout(() => s.emit('timeout'), idleMs) : undefined;
     idleTimer?.unref();
   };
+  // The 'data' listener goes on with the first timeout, not before: a listener puts the stream
+  // in flowing mode, and bytes that arrive before their reader is attached would be lost (the
+  // next hop's SSH banner, in the same read as the open confirmation of the tunnel to it).
+  let watching = false;
   s.setTimeout = (ms: number, cb?: () => void) => {
     idleMs = ms;
     if (cb) s.once('timeout', cb);
+    if (ms > 0 && !watching) {
+      watching = true;
+      channel.on('data', () => idleMs > 0 && arm());
+    }
     arm();
     return s;
   };
-  channel.on('data', () => idleMs > 0 && arm());
   channel.once('close', () => idleTimer && clearTimeout(idleTimer));
   s.destroySoon = () => channel.destroy();
   // Without a listener, an error on a pooled (idle) channel would crash the process; in use,
@@ -816,7 +823,9 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     keepaliveIntervalMs > 0
       ? watchSilence(sock, keepaliveIntervalMs, keepaliveCountMax, () => rtt.ms, () => {
           keepaliveTimedOut = true;
-          sock.destroy();
+          // The TCP socket under every hop: a tunnel's own close would wait for an answer that
+          // cannot come over a silent link.
+          tcp.destroy();
         })
       : undefined;
 
