@@ -20,6 +20,7 @@ import type { SessionState } from '../core/session/session-machine';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { progressLine } from './progress';
 import { ask, readStdin } from './prompt';
+import { sshRoute } from '../core/profile/proxy-jump';
 
 const USAGE = `Usage: roamlab <command> [options]
 
@@ -217,7 +218,7 @@ function listFacilities(ctx: Ctx): number {
   }
   for (const { profile, file } of ctx.catalog.profiles) {
     const user = ctx.state.facilities[profile.id]?.username;
-    ctx.out(`${profile.id.padEnd(20)} ${profile.name}${profile.ssh ? ` (via ${profile.ssh.host})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
+    ctx.out(`${profile.id.padEnd(20)} ${profile.name}${profile.ssh ? ` (via ${sshRoute(profile.ssh).map((h) => h.host).join(', ')})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
   }
   for (const p of ctx.catalog.problems) ctx.err(`roamlab: ${p.error.message}\n${p.error.hint}`);
   return ctx.catalog.problems.length ? EXIT.profile : EXIT.ok;

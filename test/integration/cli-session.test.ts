@@ -21,20 +21,36 @@ import { openPlaceScript } from '../../electron/core/session/place';
 
 let keyring: RigKeyring;
 let sshd: RigSshd;
+/** A bastion in front of sshd (the profile's ssh.proxyJump): it lets tunnels through to sshd's port only. */
+let jumpSshd: RigSshd;
+/** known_hosts trusting both sshd and the bastion. */
+let knownBoth: string;
 let browser: Browser;
 
 beforeAll(async () => {
   keyring = await startKeyring();
   Object.assign(process.env, keyring.env); // this test reads the keychain too
   sshd = await startSshd();
+  jumpSshd = await startSshd({ extraConfig: [`PermitOpen 127.0.0.1:${sshd.port}`, 'LogLevel DEBUG1'] });
+  appendFileSync(path.join(jumpSshd.dir, 'authorized_keys'), readFileSync(`${sshd.identityFile}.pub`));
+  knownBoth = path.join(sshd.dir, 'known_both');
+  writeFileSync(knownBoth, readFileSync(sshd.knownHostsFile, 'utf8') + readFileSync(jumpSshd.knownHostsFile, 'utf8'));
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
+  await jumpSshd?.stop();
   await sshd?.stop();
   await keyring?.stop();
 });
+
+/** The profile's ssh: sshd as the gateway, through the bastion when `jump`. */
+function sshSettings(jump: boolean, identityFile = sshd.identityFile) {
+  return jump
+    ? { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile, knownHostsFile: knownBoth, proxyJump: `127.0.0.1:${jumpSshd.port}` }
+    : { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile, knownHostsFile: sshd.knownHostsFile };
+}
 
 /** Every file under a folder, as text (for grepping secrets). */
 function allText(dir: string): string {
@@ -47,9 +63,10 @@ function allText(dir: string): string {
 describe.each([
   // jh5 starts a class from the profile; jh3 one that only the hub's spawn form offers (the
   // "slow" queue, which also shows the hub's progress messages).
-  { flavor: 'jh5' as HubFlavor, prefix: '/jhub/', user: 'alice', klass: 'small' },
-  { flavor: 'jh3' as HubFlavor, prefix: '/', user: 'bob', klass: 'slow' },
-])('roamlab through sshd to JupyterHub $flavor (prefix $prefix)', ({ flavor, prefix, user, klass }) => {
+  // jh3's gateway is behind a jump host (ssh.proxyJump), as a facility's bastion.
+  { flavor: 'jh5' as HubFlavor, prefix: '/jhub/', user: 'alice', klass: 'small', jump: false, via: 'sshd' },
+  { flavor: 'jh3' as HubFlavor, prefix: '/', user: 'bob', klass: 'slow', jump: true, via: 'a jump host and sshd' },
+])('roamlab through $via to JupyterHub $flavor (prefix $prefix)', ({ flavor, prefix, user, klass, jump }) => {
   let hub: RigHub;
   let home: string;
   let env: NodeJS.ProcessEnv;
@@ -63,7 +80,7 @@ describe.each([
         id,
         name: `Test facility (${flavor})`,
         hub: { url: hub.url },
-        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        ssh: sshSettings(jump),
         classes: [
           { id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } },
           { id: 'bogus', label: 'Not at this hub', userOptions: { [hub.classKey]: 'bogus' } },
@@ -110,10 +127,11 @@ describe.each([
       const key = path.join(dir, 'id_ed25519');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'agent phrase', '-f', key]);
       appendFileSync(path.join(sshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
+      appendFileSync(path.join(jumpSshd.dir, 'authorized_keys'), readFileSync(`${key}.pub`));
       await agent.add(key, 'agent phrase');
       const agentId = `${id}-agent`;
       const profile = path.join(dir, 'p.json');
-      writeFileSync(profile, JSON.stringify({ schema: 1, id: agentId, name: 'Key in the agent', hub: { url: hub.url }, ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: key, knownHostsFile: sshd.knownHostsFile }, classes: [] }));
+      writeFileSync(profile, JSON.stringify({ schema: 1, id: agentId, name: 'Key in the agent', hub: { url: hub.url }, ssh: sshSettings(jump, key), classes: [] }));
       const args = ['login', agentId, '--facility-file', profile, '--user', user, '--password-stdin'];
       const without = await runCli(args, { ...env, SSH_AUTH_SOCK: '' }, hub.password);
       expect(without.code).toBe(3);
@@ -181,7 +199,8 @@ describe.each([
       expect(out).toContain('42');
       await screenshot(page, `${flavor}-landing`);
 
-      // The traffic really crosses sshd: with it gone, the gateway cannot reach the hub.
+      // Through the bastion: it carried the tunnel to sshd (its log names each one).
+      if (jump) expect(readFileSync(jumpSshd.logFile, 'utf8')).toMatch(new RegExp(`direct_tcpip.*target 127\\.0\\.0\\.1 port ${sshd.port}`));
       await context.close();
       session.child.kill('SIGINT');
       expect(await session.exited).toBe(0);

@@ -390,6 +390,37 @@ describe('the launcher window over the real core', () => {
     await page.locator('.class-picker').waitFor({ timeout: 60_000 });
   });
 
+  it('asks about an unknown jump host (ssh.proxyJump) as such, before the gateway it leads to', async () => {
+    // sshd is its own jump host here, named "localhost" as the jump host and 127.0.0.1 as the
+    // gateway: known_hosts knows the gateway's name only, so the jump host is the one asked about.
+    const knownHostsFile = path.join(home, 'jump_known_hosts');
+    writeFileSync(knownHostsFile, readFileSync(sshd.knownHostsFile));
+    const viaJump = {
+      ...rigProfile(),
+      id: 'viajump',
+      name: 'Behind a bastion',
+      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile, proxyJump: `localhost:${sshd.port}` },
+      classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }],
+    };
+    await page.setInputFiles('input[type=file]', { name: 'viajump.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(viaJump)) });
+    await page.locator('li[data-facility="viajump"][class~="selected"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('li[data-facility="viajump"] .facility-meta').first().innerText()).resolves.toBe(`via localhost:${sshd.port} → 127.0.0.1:${sshd.port}`);
+    await page.fill('#signin-user', USER);
+    await page.fill('#signin-password', hub.password);
+    await page.click('.signin button[type=submit]');
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor({ timeout: 30_000 });
+    const text = await dialog.innerText();
+    expect(text).toContain('Unknown SSH jump host');
+    expect(text).toContain('this jump host on the way to the gateway of Behind a bastion');
+    expect(text).toContain(`localhost:${sshd.port}`);
+    expect(text).toContain(sshd.hostKeyFingerprint);
+    await screenshot(page, 'launcher-jump-host-key');
+    await dialog.locator('button', { hasText: 'Trust and continue' }).click();
+    await page.locator('.class-picker').waitFor({ timeout: 60_000 });
+    expect(readFileSync(knownHostsFile, 'utf8')).toContain(`[localhost]:${sshd.port} ssh-ed25519 `);
+  });
+
   it('waits as long as a rate-limited hub asks (429, Retry-After: 7) with Start counting down', async () => {
     // Signed in already (token in the keychain, user in state), then the hub gets busy.
     await new OsKeychain().set(accountName('busy', 'token', USER), 'a-token-the-busy-hub-never-sees-through');

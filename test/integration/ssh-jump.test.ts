@@ -180,7 +180,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
       await fsp.writeFile(known, pubLine(gw, gw.host, gw.port) + pubLine(jump, '127.0.0.1', cutter.port));
       const t = await connect([{ host: '127.0.0.1', port: cutter.port }], {}, { knownHostsFile: known });
       expect((await get(`http://127.0.0.1:${hubPort}/hub/before`, t.agent)).status).toBe(200);
-      const lost = new Promise<string>((resolve) => t.onLost(resolve));
+      const lost = new Promise<string>((resolve) => t.onLost!(resolve));
       const cutAt = Date.now();
       cutter.connections[0]!.silence();
       const reason = await lost;
@@ -195,7 +195,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
   it('says the jump host was lost when its connection ends', async () => {
     const t = await connect([{ host: jump.host, port: jump.port }]);
     expect((await get(`http://127.0.0.1:${hubPort}/hub/before`, t.agent)).status).toBe(200);
-    const lost = new Promise<string>((resolve) => t.onLost(resolve));
+    const lost = new Promise<string>((resolve) => t.onLost!(resolve));
     // The bastion ends our session (its per-connection process goes away).
     for (const pid of childPids(jump.pid!)) process.kill(pid, 'SIGTERM');
     expect(await lost).toMatch(new RegExp(`^connection to the jump host ${gw.user}@${jump.host}:${jump.port} lost`));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeHop, parseProxyJump } from '../../electron/core/profile/proxy-jump';
+import { describeHop, parseProxyJump, sshRoute } from '../../electron/core/profile/proxy-jump';
 
 describe('ssh.proxyJump, read as OpenSSH reads ProxyJump', () => {
   it('takes one host, with or without user and port', () => {
@@ -33,5 +33,14 @@ describe('ssh.proxyJump, read as OpenSSH reads ProxyJump', () => {
   it('writes a hop back as a person would', () => {
     expect(describeHop({ host: 'b', port: 22, user: 'u' })).toBe('u@b');
     expect(describeHop({ host: '::1', port: 2022 })).toBe('[::1]:2022');
+  });
+
+  it('lists the route: jump hosts, then the gateway', () => {
+    expect(sshRoute({ host: 'gate', port: 22 })).toEqual([{ host: 'gate', port: 22 }]);
+    expect(sshRoute({ host: 'gate', port: 2222, proxyJump: 'u@b1,b2:2200' })).toEqual([
+      { host: 'b1', port: 22 },
+      { host: 'b2', port: 2200 },
+      { host: 'gate', port: 2222 },
+    ]);
   });
 });

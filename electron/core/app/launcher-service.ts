@@ -24,6 +24,7 @@ import { Session, type OutsideSignal } from '../session/session';
 import { connectionNotice } from '../session/reconnect-policy';
 import { resolveThresholds } from '../monitor/limits-policy';
 import { memoryPercent } from '../monitor/metrics';
+import { sshRoute } from '../profile/proxy-jump';
 import type {
   ClassInfo,
   ErrorInfo,
@@ -140,7 +141,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       name: profile.name,
       file,
       hubOrigin: hubBaseUrl(profile).origin,
-      via: profile.ssh ? `${profile.ssh.host}:${profile.ssh.port}` : undefined,
+      via: profile.ssh ? sshRoute(profile.ssh).map((h) => `${h.host}:${h.port}`).join(' → ') : undefined,
       username: st.username,
       signedIn: token !== null,
       rememberPassword: st.rememberPassword,

@@ -71,3 +71,9 @@ export function describeHop(h: { host: string; port: number; user?: string }): s
   const host = h.host.includes(':') ? `[${h.host}]` : h.host;
   return `${h.user ? `${h.user}@` : ''}${host}${h.port === 22 ? '' : `:${h.port}`}`;
 }
+
+/** Every SSH server on the way to the hub, in order: the jump hosts, then the gateway. */
+export function sshRoute(ssh: { host: string; port: number; proxyJump?: string | undefined }): { host: string; port: number }[] {
+  const jumps = ssh.proxyJump ? parseProxyJump(ssh.proxyJump).map(({ host, port }) => ({ host, port })) : [];
+  return [...jumps, { host: ssh.host, port: ssh.port }];
+}

@@ -4,7 +4,7 @@ import { accountName, type Keychain } from '../keychain/keychain';
 import type { HubTransport } from './transport';
 import { openDirectTransport } from './direct';
 import { openSshTransport, type HostKeyPrompt } from './ssh-transport';
-import { parseProxyJump } from '../profile/proxy-jump';
+import { parseProxyJump, sshRoute } from '../profile/proxy-jump';
 
 export interface OpenTransportOptions {
   keychain: Keychain;
@@ -39,12 +39,9 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
 }
 
 /**
- * Where the profile's link starts: its first SSH jump host, else its SSH gateway, else the hub
- * itself. A TCP connect there answering is "the network is back".
+ * Where the profile's link starts: its first SSH jump host, else its SSH gateway (undefined: no
+ * SSH, the hub itself). A TCP connect there answering is "the network is back".
  */
 export function firstHop(profile: FacilityProfile): { host: string; port: number } | undefined {
-  const ssh = profile.ssh;
-  if (!ssh) return undefined;
-  const jump = ssh.proxyJump ? parseProxyJump(ssh.proxyJump)[0] : undefined;
-  return jump ? { host: jump.host, port: jump.port } : { host: ssh.host, port: ssh.port };
+  return profile.ssh ? sshRoute(profile.ssh)[0] : undefined;
 }
