@@ -1,15 +1,17 @@
 /**
  * Roaming through real parts on loopback: `roamlab start --json` as a separate process, a real
- * sshd as the gateway, JupyterHub 5.2 with JupyterLab 4, a real Secret Service keychain, and
- * Chromium holding the Lab page open across each fault. Faults that need a link to go down or
- * go silent are in roaming-netns.test.ts; these need none:
- *   - sshd killed and restarted (the gateway's host key unchanged),
+ * sshd as the gateway behind a second as its bastion (the profile's ssh.proxyJump), JupyterHub
+ * 5.2 with JupyterLab 4, a real Secret Service keychain, and Chromium holding the Lab page open
+ * across each fault. Faults that need a link to go down or go silent are in
+ * roaming-netns.test.ts (no jump host there); these need none:
+ *   - sshd killed and restarted (the gateway's host key unchanged), and the same of the bastion,
  *   - the token revoked at the hub while away (a new one minted from the keychain, nobody asked),
  *   - the laptop asleep: the roamlab process stopped (SIGSTOP) for 60 s, then continued.
  * Each case checks the state transitions, that the same notebook page runs a cell afterwards
  * (no reload), that no spawn was requested, and that nothing leaked.
  */
-import { readdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startHub, type RigHub } from '../rig/hubs';
@@ -25,6 +27,8 @@ const USER = 'rover';
 
 let keyring: RigKeyring;
 let sshd: RigSshd;
+/** The bastion in front of sshd: tunnels to sshd's port only. */
+let bastion: RigSshd;
 let hub: RigHub;
 let browser: Browser;
 let page: Page;
@@ -37,19 +41,30 @@ const pageSockets: string[] = [];
 const openFds = (): number => readdirSync(`/proc/${cli.child.pid}/fd`).length;
 
 const states = (from = 0): string[] => cli.lines.slice(from).filter((l) => l.event === 'state').map((l) => l.name as string);
+async function waitUntil(cond: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const isBack = (from: number) => (l: JsonLine) => cli.lines.indexOf(l) >= from && l.event === 'state' && l.name === 'ready' && typeof l.downForMs === 'number';
 
 beforeAll(async () => {
   keyring = await startKeyring();
   Object.assign(process.env, keyring.env);
   [sshd, hub, browser] = await Promise.all([startSshd(), startHub({ flavor: 'jh5', prefix: '/jhub/' }), launchChromium()]);
+  bastion = await startSshd({ extraConfig: [`PermitOpen 127.0.0.1:${sshd.port}`] });
+  appendFileSync(path.join(bastion.dir, 'authorized_keys'), readFileSync(`${sshd.identityFile}.pub`));
+  const knownHostsFile = path.join(sshd.dir, 'known_both');
+  writeFileSync(knownHostsFile, readFileSync(sshd.knownHostsFile, 'utf8') + readFileSync(bastion.knownHostsFile, 'utf8'));
   const home = makeHome([
     {
       schema: 1,
       id: ID,
       name: 'Roaming facility',
       hub: { url: hub.url },
-      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile, proxyJump: `127.0.0.1:${bastion.port}` },
       classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
     },
   ]);
@@ -70,6 +85,7 @@ afterAll(async () => {
   await cli?.exited;
   await browser?.close();
   await hub?.stop();
+  await bastion?.stop();
   await sshd?.stop();
   await keyring?.stop();
 }, 60_000);
@@ -101,6 +117,25 @@ describe('a session through sshd comes back by itself', () => {
     expect(spawnsBefore).toBe(1);
     // The old connection's sshd child is gone; exactly one session connection remains.
     expect(childPids(sshd.pid!).length).toBe(1);
+  }, 120_000);
+
+  it('the bastion killed and restarted: back through it, the same notebook runs a cell, one connection on each', async () => {
+    const from = cli.lines.length;
+    const socketsBefore = pageSockets.length;
+    await bastion.restart();
+    const back = await cli.waitFor(isBack(from), 60_000);
+    expect(back.reason).toMatch(/^Back — \d+ s offline$/);
+    const seen = states(from);
+    expect(seen[0]).toBe('degraded');
+    expect(seen.at(-1)).toBe('ready');
+    expect(seen).not.toContain('ended');
+    const lost = cli.lines.slice(from).find((l) => l.event === 'state' && l.name === 'degraded');
+    expect(JSON.stringify(lost)).toMatch(/jump host/);
+    expect(await runCellInOpenNotebook(page, '6*9')).toBe('54');
+    expect(pageSockets.slice(socketsBefore)).toEqual([]);
+    // The gateway's old connection (which went through the old bastion process) is gone too.
+    expect(childPids(bastion.pid!).length).toBe(1);
+    await waitUntil(() => childPids(sshd.pid!).length === 1);
   }, 120_000);
 
   it('a cell still running when the link breaks: its output arrives after the reconnect, and the server counts one connection to the kernel', async () => {
