@@ -28,6 +28,7 @@ packages=(
   ca-certificates
   openssh-server
   openssh-client
+  libpam-oath
   gnome-keyring
   dbus
   dbus-x11

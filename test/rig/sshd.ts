@@ -6,7 +6,7 @@
  * listening on that namespace's address; known_hosts then names [listenAddress]:port.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -30,6 +30,8 @@ export interface RigSshd {
   logFile: string;
   /** The network namespace sshd runs in (undefined: the root namespace). */
   netns: string | undefined;
+  /** With StartSshdOptions.otp: the codes it takes. */
+  otp: RigOtp | undefined;
   stop(): Promise<void>;
   /** Stop the listener and its sessions, start it again: same port, same host key. */
   restart(): Promise<void>;
@@ -50,6 +52,31 @@ export interface StartSshdOptions {
    * ('AllowTcpForwarding no'). None by default: OpenSSH's defaults hold.
    */
   extraConfig?: string[];
+  /**
+   * A one-time code after the key, as facilities ask (PAM with pam_oath, TOTP, RFC 6238):
+   * `AuthenticationMethods` is `methods` (default "publickey,keyboard-interactive"; with
+   * "publickey,password" sshd asks PAM with the typed password). The codes come from
+   * RigSshd.otp.next().
+   */
+  otp?: { methods?: string };
+}
+
+/** The one-time codes an `otp` sshd takes. */
+export interface RigOtp {
+  /** A code it has not seen yet: each is for a later 30 s step (pam_oath refuses one used before). */
+  next(): string;
+  /** A code it refuses. */
+  wrong(): string;
+}
+
+/** HOTP (RFC 4226) of `counter`, 6 digits; TOTP is HOTP of the 30 s step (RFC 6238). */
+export function hotp(secret: Buffer, counter: number): string {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const h = createHmac('sha1', secret).update(msg).digest();
+  const off = h[h.length - 1]! & 0xf;
+  const bin = (h.readUInt32BE(off) & 0x7fffffff) % 1_000_000;
+  return String(bin).padStart(6, '0');
 }
 
 /** Direct children of a process (Linux /proc), e.g. sshd's per-connection processes. */
@@ -135,6 +162,31 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
   await fsp.copyFile(`${clientKey}.pub`, authorizedKeys);
   await fsp.chmod(authorizedKeys, 0o600);
 
+  // PAM for a one-time code: sshd names its PAM service after the name it runs under, so a link
+  // to it with a name of its own reads /etc/pam.d/<that name> and leaves the system's sshd alone.
+  let sshdBinary = '/usr/sbin/sshd';
+  let pamFile: string | undefined;
+  let otp: RigOtp | undefined;
+  const otpConfig: string[] = [];
+  if (opts.otp) {
+    // Lower case: Linux-PAM lowercases the service name before it looks for the file.
+    const service = `roamlab-rig-otp-${path.basename(dir).replace(/[^A-Za-z0-9]/g, '').toLowerCase()}`;
+    sshdBinary = path.join(dir, service);
+    await fsp.symlink('/usr/sbin/sshd', sshdBinary);
+    const secret = randomBytes(20);
+    const usersFile = path.join(dir, 'users.oath');
+    await fsp.writeFile(usersFile, `HOTP/T30/6 ${os.userInfo().username} - ${secret.toString('hex')}\n`, { mode: 0o600 });
+    pamFile = path.join('/etc/pam.d', service);
+    // window=40: codes up to 40 steps ahead are taken, so a test can sign in many times in a row.
+    await fsp.writeFile(pamFile, [`auth requisite pam_oath.so usersfile=${usersFile} window=40 digits=6`, 'account required pam_permit.so', 'session required pam_permit.so', 'password required pam_deny.so', ''].join('\n'));
+    let step = Math.floor(Date.now() / 30_000);
+    otp = {
+      next: () => hotp(secret, ++step),
+      wrong: () => String((Number(hotp(secret, step + 1)) + 1) % 1_000_000).padStart(6, '0'),
+    };
+    otpConfig.push('PermitRootLogin yes', 'UsePAM yes', 'KbdInteractiveAuthentication yes', 'PasswordAuthentication yes', `AuthenticationMethods ${opts.otp.methods ?? 'publickey,keyboard-interactive'}`);
+  }
+
   const port = opts.port ?? (await freePort());
   const pidFile = path.join(dir, 'sshd.pid');
   const logFile = path.join(dir, 'sshd.log');
@@ -143,6 +195,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
     config,
     [
       ...(opts.extraConfig ?? []),
+      ...otpConfig,
       `ListenAddress ${host}`,
       `Port ${port}`,
       `HostKey ${hostKey}`,
@@ -178,7 +231,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
   const launch = async () => {
     logFd = await fsp.open(logFile, 'a');
     // `ip netns exec` execs sshd after setns, so child.pid is sshd's own pid either way.
-    const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', config];
+    const argv = [sshdBinary, '-D', '-e', '-f', config];
     child =
       netns === undefined
         ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd.fd, logFd.fd] })
@@ -226,11 +279,13 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
     dir,
     logFile,
     netns,
+    otp,
     get pid() {
       return child?.pid;
     },
     async stop() {
       await kill();
+      if (pamFile) await fsp.rm(pamFile, { force: true });
       await fsp.rm(dir, { recursive: true, force: true });
     },
     async restart() {

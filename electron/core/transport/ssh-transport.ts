@@ -61,6 +61,27 @@ export interface HostKeyPrompt {
   certAuthority?: { file: string; line: number };
 }
 
+/**
+ * The server wants something a person types: keyboard-interactive prompts (a one-time code, a
+ * password, as PAM asks them) or, for the "password" method, the account's password.
+ */
+export interface SshAuthPrompt {
+  host: string;
+  port: number;
+  user: string;
+  /** A jump host on the way to the gateway, not the gateway itself. */
+  jump?: boolean;
+  /** The server's own title and instructions for the prompts ('' when it gives none). */
+  name: string;
+  instructions: string;
+  prompts: { prompt: string; echo: boolean }[];
+  /** 1 at first; more when the server did not accept the previous answers. */
+  attempt: number;
+}
+
+/** How many times the person is asked before the server's refusal stands (sshd allows more). */
+const PROMPT_ATTEMPTS = 3;
+
 /** What to tell a person whose known_hosts trusts the host through a certificate authority. */
 export function certAuthorityNote(ca: { file: string; line: number }): string {
   return `${ca.file} (line ${ca.line}) trusts this host through a certificate authority, which OpenSSH checks but Roamlab cannot yet, so Roamlab asks about the host's own key.`;
@@ -71,6 +92,12 @@ export interface OpenSshTransportOptions {
   ssh: SshOptions;
   /** called for an unknown host key; resolve true to accept (then it is written to knownHostsFile) */
   confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
+  /**
+   * Called when a server wants more than the key (AuthenticationMethods
+   * publickey,keyboard-interactive: a one-time code; or a password): resolve the answers, one per
+   * prompt, or null when the person declines. Never stored. Without it, only the key is offered.
+   */
+  answerPrompts?: (p: SshAuthPrompt) => Promise<string[] | null>;
   /**
    * Known-hosts files read besides the profile's own, never written (OpenSSH's
    * GlobalKnownHostsFile; default: the platform's, systemKnownHostsFiles()).
@@ -94,7 +121,7 @@ export interface OpenSshTransportOptions {
   keepaliveIntervalMs?: number;
   /** Unanswered keepalives tolerated on a fast link before the connection counts as lost (default 2). */
   keepaliveCountMax?: number;
-  /** default 20000: TCP connect plus SSH handshake */
+  /** default 20000: TCP connect plus each SSH handshake, not counting the time a person is asked */
   readyTimeoutMs?: number;
   /** The TCP connect alone (default 8000): a SYN unanswered that long is a network that is not there. */
   connectTimeoutMs?: number;
@@ -283,10 +310,19 @@ function describeMethods(methods: string[]): string {
   return [...new Set(named)].join(' or ');
 }
 
-function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey?: AfterKey): RoamlabError {
+function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey?: AfterKey, promptsAnswered = 0): RoamlabError {
   const { host, port, user } = hop;
   const where = hostLabel(host, port);
   const noun = hopNoun(hop);
+  if (err.level === 'client-authentication' && promptsAnswered > 0) {
+    return new RoamlabError(
+      'ssh-auth-failed',
+      `The ${noun} ${where} did not accept what was typed at its prompt for user "${user}"${promptsAnswered > 1 ? ` (${promptsAnswered} tries)` : ''}.`,
+      'Check the one-time code (it is valid only briefly: wait for the next one) or the password, and sign in again.',
+      { host, port, user, prompted: promptsAnswered, ...(hop.jump ? { jump: true } : {}) },
+      { cause: err },
+    );
+  }
   if (err.level === 'client-authentication' && afterKey && (afterKey.keyAccepted || !afterKey.methodsLeft.includes('publickey'))) {
     // More than a key is wanted: a second step after it (AuthenticationMethods
     // publickey,keyboard-interactive: a one-time code), or another method instead of it.
@@ -296,7 +332,9 @@ function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey
       afterKey.keyAccepted
         ? `The ${noun} ${where} accepted the key for user "${user}", then asked for a second step as well: ${wants}.`
         : `The ${noun} ${where} does not take keys for user "${user}"; it asks for ${wants}.`,
-      `Roamlab signs in to SSH ${hop.jump ? 'jump hosts' : 'gateways'} with a key alone for now. Ask the facility whether ${afterKey.keyAccepted ? 'a key is enough from your network' : 'key sign-in can be enabled for you'}, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
+      afterKey.methodsLeft.some((m) => m === 'keyboard-interactive' || m === 'password')
+        ? 'Sign in from the Roamlab window or a terminal, where Roamlab can ask you for it.'
+        : `Roamlab answers keys, one-time codes and passwords; this ${hop.jump ? 'jump host' : 'gateway'} wants something else. Ask the facility, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
       { host, port, user, methods: afterKey.methodsLeft.join(','), ...(hop.jump ? { jump: true } : {}) },
       { cause: err },
     );
@@ -514,8 +552,8 @@ interface HandshakeContext {
 
 interface Handshaken {
   client: Client;
-  /** Time spent checking the host key (a person may be asked): not part of the link's round trips. */
-  hostKeyMs: number;
+  /** Time a person was asked (a host key, a prompt): not part of the link's round trips. */
+  personMs: number;
   /** The newest error ssh2 reported on this client after the handshake. */
   lastError(): SshError | undefined;
 }
@@ -533,7 +571,19 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
   const hostKeyFirst = knownKeyTypes(known, host, port).flatMap((t) => HOSTKEY_ALGOS[t] ?? []);
   const client = new (loadSsh2().Client)();
   let hostKeyError: RoamlabError | undefined;
-  let hostKeyMs = 0;
+  /** Time a person was asked (a host key, a prompt): not the link's, and not the handshake's timeout. */
+  let personMs = 0;
+  let asking = 0;
+  const askPerson = async <T>(ask: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    asking++;
+    try {
+      return await ask();
+    } finally {
+      asking--;
+      personMs += performance.now() - t0;
+    }
+  };
   const jumpDetail = hop.jump ? { jump: true } : {};
 
   const verifyHostKey = async (key: Buffer): Promise<boolean> => {
@@ -574,7 +624,8 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
       case 'unknown': {
         const certAuthority = result.certAuthorityLine === undefined ? undefined : { file, line: result.certAuthorityLine };
         const withCa = certAuthority ? { certAuthority } : {};
-        const accepted = o.confirmUnknownHostKey ? await o.confirmUnknownHostKey({ host, port, keyType, fingerprint, ...jumpDetail, ...withCa }) : false;
+        const confirm = o.confirmUnknownHostKey;
+        const accepted = confirm ? await askPerson(() => confirm({ host, port, keyType, fingerprint, ...jumpDetail, ...withCa })) : false;
         if (accepted) {
           await appendHostKey(knownHosts, host, port, keyType, key);
           return true;
@@ -595,6 +646,20 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
     credential.kind === 'file' ? { type: 'publickey', username: user, key: credential.key } : { type: 'agent', username: user, agent: credential.agent };
   let keyOffered = false;
   let afterKey: AfterKey | undefined;
+  /** Times the person answered the server's prompts. */
+  let promptsAnswered = 0;
+  /** The person declined a prompt: the handshake ends as cancelled. */
+  let declined = false;
+  const answer = o.answerPrompts;
+  const ask = (name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | null> =>
+    askPerson(() => answer!({ host, port, user, ...jumpDetail, name, instructions, prompts, attempt: promptsAnswered + 1 }));
+  /** What the asking side said instead of answers (e.g. the CLI with no terminal to ask on). */
+  let declineError: RoamlabError | undefined;
+  const decline = (err?: unknown) => {
+    declined = true;
+    if (err instanceof RoamlabError) declineError = err;
+    client.end();
+  };
   const config: ConnectConfig = {
     sock: sock as ConnectConfig['sock'],
     username: user,
@@ -602,21 +667,52 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
     // ssh2 only sends the keepalives; when silence means a dead link is decided by the caller,
     // from the link's own round trips (link-watch.ts).
     keepaliveCountMax: Number.MAX_SAFE_INTEGER,
-    readyTimeout: c.readyTimeoutMs,
-    // Only the key, from its file or from the SSH agent that holds it (chooseCredential): a
-    // keyboard prompt would hang a launcher with no terminal. Going straight to it also skips
-    // ssh2's opening "none" attempt, one round trip. A file key is the one loadIdentity parsed
-    // (and decrypted), so it is not parsed twice.
+    // The handshake's own clock below, which stops while a person is asked: ssh2's would not.
+    readyTimeout: 0,
+    // The key first, from its file or from the SSH agent that holds it (chooseCredential). Going
+    // straight to it skips ssh2's opening "none" attempt, one round trip. A file key is the one
+    // loadIdentity parsed (and decrypted), so it is not parsed twice. Then, when the server
+    // wants more (a one-time code, a password) and someone can be asked, what they type.
     tryKeyboard: false,
     authHandler: (methodsLeft, partialSuccess, next) => {
+      const stop = () => (next as unknown as (no: false) => void)(false); // no more methods (ssh2 takes false; its types leave it out)
       if (!keyOffered) {
         keyOffered = true;
         return next(keyAuth);
       }
-      // The key is all Roamlab offers: note what the server said to it, for the error.
-      afterKey = { methodsLeft: methodsLeft ?? [], keyAccepted: partialSuccess === true };
-      // false: no more methods (ssh2 takes it; its types leave it out).
-      (next as unknown as (no: false) => void)(false);
+      const methods = methodsLeft ?? [];
+      // What the server said to the key, for the error.
+      afterKey ??= { methodsLeft: methods, keyAccepted: partialSuccess === true };
+      if (!answer || declined || promptsAnswered >= PROMPT_ATTEMPTS) return stop();
+      if (methods.includes('keyboard-interactive')) {
+        return next({
+          type: 'keyboard-interactive',
+          username: user,
+          // ssh2 answers a round with no prompts itself (PAM's last one often has none).
+          prompt: (name, instructions, _lang, prompts, finish) => {
+            ask(name, instructions, prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true }))).then(
+              (answers) => {
+                if (!answers) return decline();
+                promptsAnswered++;
+                finish(answers);
+              },
+              (e: unknown) => decline(e),
+            );
+          },
+        });
+      }
+      if (methods.includes('password')) {
+        ask('', '', [{ prompt: `Password for ${user}@${hostLabel(host, port)}:`, echo: false }]).then(
+          (answers) => {
+            if (!answers) return decline();
+            promptsAnswered++;
+            next({ type: 'password', username: user, password: answers[0] ?? '' });
+          },
+          (e: unknown) => decline(e),
+        );
+        return;
+      }
+      stop();
     },
     algorithms: {
       cipher: [...CIPHERS],
@@ -624,8 +720,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
       serverHostKey: [...hostKeyFirst, ...DEFAULT_HOSTKEY_ALGOS.filter((a) => !hostKeyFirst.includes(a))],
     },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-      const t0 = performance.now();
-      verifyHostKey(key).finally(() => (hostKeyMs += performance.now() - t0)).then(verify, (e: unknown) => {
+      verifyHostKey(key).then(verify, (e: unknown) => {
         hostKeyError =
           e instanceof RoamlabError
             ? e
@@ -664,23 +759,40 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
   });
 
   await new Promise<void>((resolve, reject) => {
+    const failure = (err: SshError): RoamlabError => {
+      if (err.level === 'cancelled') return cancelledConnect(host, port);
+      if (declined) {
+        return declineError ?? new RoamlabError('cancelled', `Signing in to the ${noun} ${hostLabel(host, port)} was cancelled.`, 'Sign in again when you have the code or password at hand.', { host, port, ...jumpDetail });
+      }
+      // ssh2 reports a refused host key as a generic handshake error; ours says why.
+      return hostKeyError ?? mapConnectError(err, hop, o.ssh.identityFile, afterKey, promptsAnswered);
+    };
     const onError = (err: SshError) => {
       cleanup();
       client.end();
       sock.destroy();
-      // ssh2 reports a refused host key as a generic handshake error; ours says why.
-      reject(err.level === 'cancelled' ? cancelledConnect(host, port) : (hostKeyError ?? mapConnectError(err, hop, o.ssh.identityFile, afterKey)));
+      reject(failure(err));
     };
     const onClose = () => {
       cleanup();
-      reject(hostKeyError ?? mapConnectError(new Error('connection closed during handshake'), hop, o.ssh.identityFile, afterKey));
+      reject(failure(new Error('connection closed during handshake')));
     };
     const onReady = () => {
       cleanup();
       resolve();
     };
     const onAbort = () => onError(Object.assign(new Error('cancelled'), { level: 'cancelled' }));
+    // readyTimeoutMs of the handshake's own time: while a person is asked the clock stops.
+    const startedAt = performance.now();
+    let clock: NodeJS.Timeout | undefined;
+    const tick = () => {
+      const left = c.readyTimeoutMs - (performance.now() - startedAt - personMs);
+      if (asking === 0 && left <= 0) return onError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }));
+      clock = setTimeout(tick, asking > 0 ? 250 : left + 1);
+    };
+    if (c.readyTimeoutMs > 0) tick();
     const cleanup = () => {
+      clearTimeout(clock);
       client.removeListener('error', onError);
       client.removeListener('close', onClose);
       client.removeListener('ready', onReady);
@@ -712,7 +824,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
       resetKeepalive.call(client);
     });
   }
-  return { client, hostKeyMs, lastError: () => lastError };
+  return { client, personMs, lastError: () => lastError };
 }
 
 /**
@@ -814,7 +926,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const client = gateway.client;
 
   // The link's round trips, from the handshake at first, then from every keepalive (link-watch.ts).
-  const handshakeMs = performance.now() - gatewayStartedAt - gateway.hostKeyMs;
+  const handshakeMs = performance.now() - gatewayStartedAt - gateway.personMs;
   const rtt = new RttEstimate(handshakeMs / HANDSHAKE_ROUND_TRIPS);
   timeKeepalives(client, (ms) => rtt.sample(ms));
   // The gateway silent for longer than this link allows: the connection is lost.
