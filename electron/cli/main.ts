@@ -11,7 +11,7 @@ import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
 import { BookmarkStore } from '../core/state/bookmarks';
 import { openTransport } from '../core/transport/open';
-import { certAuthorityNote, hopNoun, type HostKeyPrompt } from '../core/transport/ssh-transport';
+import { certAuthorityNote, hopNoun, type HostKeyPrompt, type SshAuthPrompt, type SshQuestions } from '../core/transport/ssh-transport';
 import { HubClient } from '../core/hub/hub-client';
 import { signIn, signOut } from '../core/session/credentials';
 import { withSignedInHub, type HubAccess } from '../core/session/hub-access';
@@ -19,7 +19,7 @@ import { Session } from '../core/session/session';
 import type { SessionState } from '../core/session/session-machine';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { progressLine } from './progress';
-import { ask, readStdin } from './prompt';
+import { ask, hasTerminal, readStdin } from './prompt';
 import { sshRoute } from '../core/profile/proxy-jump';
 
 const USAGE = `Usage: roamlab <command> [options]
@@ -203,12 +203,43 @@ function hostKeyConfirmer(ctx: Ctx) {
   };
 }
 
+/**
+ * A server's prompts (a one-time code, a password), asked on the terminal, hidden where the
+ * server says so. With no terminal (a script, --json under a supervisor) there is no one to ask.
+ */
+function promptAnswerer(ctx: Ctx) {
+  return async (p: SshAuthPrompt): Promise<string[] | null> => {
+    const where = `${hopNoun(p)} ${p.host}:${p.port}`;
+    if (!hasTerminal()) {
+      throw new RoamlabError(
+        'ssh-auth-failed',
+        `The ${where} asks user "${p.user}" for ${p.prompts.length === 1 ? `"${p.prompts[0]!.prompt.trim()}"` : 'answers to its prompts'}, and there is no terminal to ask on.`,
+        'Run the command in a terminal, where Roamlab can ask you, or sign in from the Roamlab window.',
+        { host: p.host, port: p.port },
+      );
+    }
+    ctx.err(p.attempt > 1 ? `roamlab: the ${where} did not accept that; try again.` : `roamlab: the ${where} asks for more than the key.`);
+    for (const line of [p.name, p.instructions]) if (line.trim()) ctx.err(line.trim());
+    const answers: string[] = [];
+    for (const q of p.prompts) {
+      const a = await ask(q.prompt.endsWith(' ') ? q.prompt : `${q.prompt} `, !q.echo);
+      if (a === null) return null;
+      answers.push(a);
+    }
+    return answers;
+  };
+}
+
+function sshQuestions(ctx: Ctx): SshQuestions {
+  return { confirmUnknownHostKey: hostKeyConfirmer(ctx), answerPrompts: promptAnswerer(ctx) };
+}
+
 function access(ctx: Ctx, profile: FacilityProfile, username: string): HubAccess {
-  return { profile, keychain: ctx.keychain, username, log: ctx.log, confirmUnknownHostKey: hostKeyConfirmer(ctx) };
+  return { profile, keychain: ctx.keychain, username, log: ctx.log, ...sshQuestions(ctx) };
 }
 
 async function connect(ctx: Ctx, profile: FacilityProfile) {
-  const transport = await openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx) });
+  const transport = await openTransport(profile, { keychain: ctx.keychain, ...sshQuestions(ctx) });
   return { transport, hub: new HubClient({ transport }) };
 }
 
@@ -386,7 +417,7 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     place: from?.place,
     port,
     log: ctx.log,
-    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, confirmUnknownHostKey: hostKeyConfirmer(ctx), signal }),
+    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, ...sshQuestions(ctx), signal }),
     monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
   });
   session.on('metrics', (m) => {

@@ -18,6 +18,16 @@ function openTty(): { input: tty.ReadStream; output: tty.WriteStream } | null {
   }
 }
 
+/** Whether there is a terminal to ask on (the process's controlling terminal, /dev/tty). */
+export function hasTerminal(): boolean {
+  try {
+    fs.closeSync(fs.openSync('/dev/tty', 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Ask on the terminal. With `hidden`, nothing typed is echoed. Null when there is no terminal. */
 export async function ask(question: string, hidden = false): Promise<string | null> {
   const t = openTty();

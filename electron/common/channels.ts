@@ -23,6 +23,7 @@ export const CHANNEL_NAMES = [
   'listSessions',
   'listServers',
   'answerHostKey',
+  'answerSshPrompt',
   'reconnectSession',
   'networkChanged',
   'listBookmarks',

@@ -215,6 +215,8 @@ export const requestSchemas = {
   listSessions: z.strictObject({}),
   listServers: z.strictObject({}),
   answerHostKey: z.strictObject({ promptId: id, accept: z.boolean() }),
+  /** What the person typed at an SSH server's prompts (one answer per prompt), or null: declined. Never stored. */
+  answerSshPrompt: z.strictObject({ promptId: id, answers: z.nullable(z.array(z.string().check(z.maxLength(4096))).check(z.maxLength(16))) }),
   /** "Reconnect now": skip the wait before the session's next reconnect attempt. */
   reconnectSession: z.strictObject({ sessionId: id }),
   /** The launcher page's online/offline events (Chromium's view of the network). */
@@ -254,6 +256,7 @@ export interface Replies {
   listSessions: SessionView[];
   listServers: ServersReply;
   answerHostKey: { answered: boolean };
+  answerSshPrompt: { answered: boolean };
   reconnectSession: SessionView;
   networkChanged: { sessions: number };
   listBookmarks: BookmarksReply;
@@ -289,6 +292,20 @@ export type RoamlabEvent =
       jump?: boolean;
       /** known_hosts trusts the host through a certificate authority Roamlab cannot check yet (ssh-transport.ts). */
       certAuthority?: { file: string; line: number };
+    }
+  | {
+      /** An SSH server wants more than the key: a one-time code, a password (ssh-transport.ts SshAuthPrompt). */
+      type: 'ssh-prompt';
+      promptId: string;
+      facilityId: string;
+      host: string;
+      port: number;
+      user: string;
+      jump?: boolean;
+      name: string;
+      instructions: string;
+      prompts: { prompt: string; echo: boolean }[];
+      attempt: number;
     }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }

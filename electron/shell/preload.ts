@@ -26,6 +26,7 @@ const CHANNEL_NAMES = [
   'listSessions',
   'listServers',
   'answerHostKey',
+  'answerSshPrompt',
   'reconnectSession',
   'networkChanged',
   'listBookmarks',

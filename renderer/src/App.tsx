@@ -7,6 +7,7 @@ import {
   type FacilitiesReply,
   type FacilityInfo,
   type HostKeyPrompt,
+  type SshPrompt,
   type ServersReply,
   type SessionView,
 } from './api';
@@ -16,6 +17,7 @@ import { ErrorNotice } from './components/ErrorNotice';
 import { FacilityList } from './components/FacilityList';
 import { FacilityPanel } from './components/FacilityPanel';
 import { HostKeyDialog } from './components/HostKeyDialog';
+import { SshPromptDialog } from './components/SshPromptDialog';
 import { SessionsPanel } from './components/SessionsPanel';
 import { BookmarksPanel } from './components/BookmarksPanel';
 import type { RunningServer } from './components/ClassPicker';
@@ -40,7 +42,8 @@ export function App() {
   const [selectedId, setSelectedId] = useState<string>();
   const [sessions, setSessions] = useState<ById<SessionView>>({});
   const [hiddenBefore, setHiddenBefore] = useState<ById<number>>({});
-  const [prompts, setPrompts] = useState<HostKeyPrompt[]>([]);
+  /** Questions the SSH transport asks, one dialog at a time, oldest first. */
+  const [prompts, setPrompts] = useState<(HostKeyPrompt | SshPrompt)[]>([]);
   const [servers, setServers] = useState<ServersReply>();
   const [serversLoading, setServersLoading] = useState(false);
   const [stopError, setStopError] = useState<ErrorInfo>();
@@ -116,6 +119,7 @@ export function App() {
           if (e.session.state === 'ended' && e.session.error) noteError(e.session.facilityId, e.session.error, true);
           break;
         case 'host-key-prompt':
+        case 'ssh-prompt':
           setPrompts((p) => [...p, e]);
           break;
         case 'facilities-changed':
@@ -359,7 +363,7 @@ export function App() {
           />
         </main>
       </div>
-      {prompts[0] && (
+      {prompts[0]?.type === 'host-key-prompt' && (
         <HostKeyDialog
           key={prompts[0].promptId}
           prompt={prompts[0]}
@@ -368,6 +372,18 @@ export function App() {
             const p = prompts[0]!;
             setPrompts((ps) => ps.filter((x) => x.promptId !== p.promptId));
             reportIfFailed(await call('answerHostKey', { promptId: p.promptId, accept }));
+          }}
+        />
+      )}
+      {prompts[0]?.type === 'ssh-prompt' && (
+        <SshPromptDialog
+          key={prompts[0].promptId}
+          prompt={prompts[0]}
+          facilityName={facilities.find((f) => f.id === prompts[0]!.facilityId)?.name ?? prompts[0].facilityId}
+          onAnswer={async (answers) => {
+            const p = prompts[0]!;
+            setPrompts((ps) => ps.filter((x) => x.promptId !== p.promptId));
+            reportIfFailed(await call('answerSshPrompt', { promptId: p.promptId, answers }));
           }}
         />
       )}

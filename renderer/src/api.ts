@@ -31,6 +31,7 @@ export type {
 } from '../../electron/common/ipc-contract';
 
 export type HostKeyPrompt = Extract<RoamlabEvent, { type: 'host-key-prompt' }>;
+export type SshPrompt = Extract<RoamlabEvent, { type: 'ssh-prompt' }>;
 
 declare global {
   interface Window {

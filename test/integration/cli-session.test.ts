@@ -10,7 +10,7 @@ import { startSshd, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshAgent } from '../rig/ssh-agent';
 import { createInServer, hubApi, revokeAllTokens } from './helpers/hub';
-import { CliSession, makeHome, runCli } from './helpers/cli';
+import { CliSession, makeHome, runCli, runCliInTerminal } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
 import { openPlaceScript } from '../../electron/core/session/place';
 
@@ -376,6 +376,56 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
       session.child.kill('SIGKILL');
     }
     expect((await runCli(['stop', id], env)).code).toBe(0);
+  });
+});
+
+describe('roamlab at a terminal, through a gateway that asks for a one-time code after the key (PAM, pam_oath)', () => {
+  let hub: RigHub;
+  let otpSshd: RigSshd;
+  let env: NodeJS.ProcessEnv;
+  const id = 'rig-otp';
+  const user = 'dora';
+
+  beforeAll(async () => {
+    [hub, otpSshd] = await Promise.all([startHub({ flavor: 'jh3' }), startSshd({ otp: {} })]);
+    const home = makeHome([
+      {
+        schema: 1,
+        id,
+        name: 'Two-factor facility',
+        hub: { url: hub.url },
+        ssh: { host: '127.0.0.1', port: otpSshd.port, user: otpSshd.user, identityFile: otpSshd.identityFile, knownHostsFile: otpSshd.knownHostsFile },
+        classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
+      },
+    ]);
+    env = { ROAMLAB_HOME: home, ...keyring.env };
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+    await otpSshd?.stop();
+  });
+
+  it('asks for the password, then the code, both hidden; a wrong code is asked for again', async () => {
+    const wrong = otpSshd.otp!.wrong();
+    const right = otpSshd.otp!.next();
+    const r = await runCliInTerminal(['login', id, '--user', user], env, [
+      { expect: /Password for dora at Two-factor facility: $/, send: hub.password },
+      { expect: /asks for more than the key\.[\s\S]*One-time password \(OATH\) for `root': $/, send: wrong },
+      { expect: /did not accept that; try again\.[\s\S]*One-time password \(OATH\) for `root': $/, send: right },
+    ]);
+    expect(r.output).toContain(`Signed in to Two-factor facility as ${user}`);
+    expect(r.code).toBe(0);
+    // Nothing typed shows on the terminal, and nothing of it is kept.
+    for (const secret of [hub.password, wrong, right]) expect(r.output).not.toContain(secret);
+    expect(await keychainEntry(`${id}/token/${user}`).getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
+  });
+
+  it('with no terminal to ask on, says what the gateway asks for and where to answer it', async () => {
+    const r = await runCli(['status', id], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`The SSH gateway 127.0.0.1:${otpSshd.port} asks user "${otpSshd.user}" for "One-time password (OATH) for \`root':", and there is no terminal to ask on.`);
+    expect(r.stderr).toContain('Run the command in a terminal');
   });
 });
 

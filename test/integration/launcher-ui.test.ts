@@ -25,6 +25,8 @@ import { bindBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, se
 
 let keyring: RigKeyring;
 let sshd: RigSshd;
+/** A gateway that wants a one-time code after the key (PAM, pam_oath). */
+let otpSshd: RigSshd;
 let hub: RigHub;
 let browser: Browser;
 let site: StaticServer;
@@ -67,6 +69,7 @@ beforeAll(async () => {
   keyring = await startKeyring();
   Object.assign(process.env, keyring.env); // the keychain in this process uses the rig's Secret Service
   sshd = await startSshd();
+  otpSshd = await startSshd({ otp: {} });
   hub = await startHub({ flavor: 'jh5', prefix: '/jhub/' });
   busyHub = await startBusyHub();
   const closedPort = await freePort();
@@ -121,6 +124,7 @@ afterAll(async () => {
   await new Promise((r) => (busyHub ? busyHub.close(r) : r(undefined)));
   await hub?.stop();
   await sshd?.stop();
+  await otpSshd?.stop();
   await keyring?.stop();
 });
 
@@ -419,6 +423,56 @@ describe('the launcher window over the real core', () => {
     await dialog.locator('button', { hasText: 'Trust and continue' }).click();
     await page.locator('.class-picker').waitFor({ timeout: 60_000 });
     expect(readFileSync(knownHostsFile, 'utf8')).toContain(`[localhost]:${sshd.port} ssh-ed25519 `);
+  });
+
+  it('asks for the one-time code a gateway wants after the key, again after a wrong one; Cancel says so and keeps the form', async () => {
+    const otp = { ...rigProfile(), id: 'otpgate', name: 'Two-factor gateway', ssh: { host: '127.0.0.1', port: otpSshd.port, user: otpSshd.user, identityFile: otpSshd.identityFile, knownHostsFile: otpSshd.knownHostsFile }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
+    await page.setInputFiles('input[type=file]', { name: 'otpgate.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(otp)) });
+    await page.locator('li[data-facility="otpgate"][class~="selected"]').waitFor({ timeout: 10_000 }).catch(async (e: unknown) => { console.log('DBG', await page.locator('body').innerText(), await page.locator('dialog[open]').count()); throw e; });
+    const dialog = page.locator('dialog.ssh-prompt[open]');
+    const code = dialog.locator('input');
+    const signIn = async () => {
+      await page.fill('#signin-user', USER);
+      if ((await page.inputValue('#signin-password')) === '') await page.fill('#signin-password', hub.password);
+      await page.click('.signin button[type=submit]');
+      await dialog.waitFor({ timeout: 30_000 });
+    };
+    // Cancel: no error, the form as it was.
+    await signIn();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    const err = page.locator('.signin [aria-label="Sign-in error"]');
+    await err.waitFor({ timeout: 30_000 });
+    await expect(err.getAttribute('data-kind')).resolves.toBe('cancelled');
+    await expect(err.innerText()).resolves.toContain(`Signing in to the SSH gateway 127.0.0.1:${otpSshd.port} was cancelled.`);
+    await expect(page.inputValue('#signin-user')).resolves.toBe(USER);
+    // The code: hidden, focused, marked as a one-time code for the OS's autofill.
+    await signIn();
+    const text = await dialog.innerText();
+    expect(text).toContain('Sign in to the SSH gateway');
+    expect(text).toContain('The SSH gateway of Two-factor gateway asks for more than your key');
+    expect(text).toContain(`${otpSshd.user}@127.0.0.1:${otpSshd.port}`);
+    expect(text).toMatch(/one-time password/i);
+    await expect(code.getAttribute('type')).resolves.toBe('password');
+    await expect(code.getAttribute('autocomplete')).resolves.toBe('one-time-code');
+    await expect(code.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await screenshot(page, 'launcher-ssh-code');
+    // A wrong one: asked again, saying so; Enter sends.
+    await page.keyboard.type(otpSshd.otp!.wrong());
+    await page.keyboard.press('Enter');
+    await dialog.locator('[role=alert]').waitFor({ timeout: 30_000 });
+    await expect(dialog.locator('[role=alert]').innerText()).resolves.toBe('The SSH gateway did not accept that. Try again.');
+    await screenshot(page, 'launcher-ssh-code-again');
+    await page.keyboard.type(otpSshd.otp!.next());
+    await page.keyboard.press('Enter');
+    await page.locator('.class-picker').waitFor({ timeout: 60_000 });
+    await expect(page.locator('li[data-facility="otpgate"]').innerText()).resolves.toContain('Signed in as');
+    // The servers list refreshes in the background: it does not ask for another code, it says why
+    // this facility's servers are not listed.
+    const notListed = page.locator('[aria-label="Two-factor gateway unreachable"]');
+    await notListed.waitFor({ timeout: 30_000 });
+    await expect(notListed.innerText()).resolves.toContain("Two-factor gateway's servers are not listed: its SSH gateway asks for a one-time code or password at every connection.");
+    await expect(page.locator('dialog.ssh-prompt[open]').count()).resolves.toBe(0);
   });
 
   it('waits as long as a rate-limited hub asks (429, Retry-After: 7) with Start counting down', async () => {

@@ -38,6 +38,7 @@ const VALID: { [C in Channel]: RequestOf<C> } = {
   listSessions: {},
   listServers: {},
   answerHostKey: { promptId: 'f00dfeedf00dfeed', accept: false },
+  answerSshPrompt: { promptId: 'f00dfeedf00dfeed', answers: ['123456'] },
   listBookmarks: {},
   addBookmark: { name: 'Beamtime P11', facilityId: 'desy-naf', classId: 'medium', place: 'beamtime/run42.ipynb' },
   bookmarkSession: { sessionId: '0a1b2c3d4e5f6a7b', name: 'Here' },

@@ -16,7 +16,7 @@ import { BookmarkStore, type Bookmark } from '../state/bookmarks';
 import { CURRENT_PLACE_SCRIPT, normalizePlace, placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
 import { openTransport } from '../transport/open';
-import type { HostKeyPrompt } from '../transport/ssh-transport';
+import { hopNoun, type HostKeyPrompt, type SshAuthPrompt, type SshQuestions } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
 import { signIn, signOut } from '../session/credentials';
 import { withSignedInHub, type HubAccess } from '../session/hub-access';
@@ -93,6 +93,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   private readonly bookmarks: BookmarkStore;
   private readonly sessions = new Map<string, LiveSession>();
   private readonly hostKeyPrompts = new Map<string, (accept: boolean) => void>();
+  private readonly sshPrompts = new Map<string, (answers: string[] | null) => void>();
   private notice: string | undefined;
   readonly log: Logger;
 
@@ -214,6 +215,27 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       });
   }
 
+  /** The SSH transport's questions, asked in the launcher's dialogs. */
+  private sshQuestions(facilityId: string): SshQuestions {
+    return {
+      confirmUnknownHostKey: this.hostKeyConfirmer(facilityId),
+      answerPrompts: (p: SshAuthPrompt) =>
+        new Promise((resolve) => {
+          const promptId = randomBytes(8).toString('hex');
+          this.sshPrompts.set(promptId, resolve);
+          this.send({ type: 'ssh-prompt', promptId, facilityId, ...p });
+        }),
+    };
+  }
+
+  answerSshPrompt(promptId: string, answers: string[] | null): boolean {
+    const resolve = this.sshPrompts.get(promptId);
+    if (!resolve) return false;
+    this.sshPrompts.delete(promptId);
+    resolve(answers);
+    return true;
+  }
+
   answerHostKey(promptId: string, accept: boolean): boolean {
     const resolve = this.hostKeyPrompts.get(promptId);
     if (!resolve) return false;
@@ -223,11 +245,11 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   }
 
   private access(profile: FacilityProfile, username: string): HubAccess {
-    return { profile, keychain: this.o.keychain, username, log: this.log, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) };
+    return { profile, keychain: this.o.keychain, username, log: this.log, ...this.sshQuestions(profile.id) };
   }
 
   private async connect(profile: FacilityProfile) {
-    const transport = await openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id) });
+    const transport = await openTransport(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id) });
     return { transport, hub: new HubClient({ transport }) };
   }
 
@@ -477,7 +499,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       serverName,
       place,
       log: this.log,
-      openTransport: (signal) => openTransport(profile, { keychain: this.o.keychain, confirmUnknownHostKey: this.hostKeyConfirmer(profile.id), signal }),
+      openTransport: (signal) => openTransport(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), signal }),
       monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },
     });
     const live: LiveSession = {
@@ -704,7 +726,10 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         const user = this.fstate(profile.id).username;
         if (!user || !(await this.o.keychain.get(accountName(profile.id, 'token', user)))) return;
         try {
-          const found = await withSignedInHub(this.access(profile, user), (hub, token) => hub.servers(token, user));
+          // A refresh nobody asked for does not ask for a one-time code: it says why this
+          // facility's servers are missing instead.
+          const quiet: HubAccess = { ...this.access(profile, user), answerPrompts: (p) => Promise.reject(promptNotNow(profile, p)) };
+          const found = await withSignedInHub(quiet, (hub, token) => hub.servers(token, user));
           for (const s of found) servers.push(this.serverView(profile, s));
         } catch (e) {
           unreachable.push({ facilityId: profile.id, error: errorInfo(e) });
@@ -736,6 +761,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   async dispose(): Promise<void> {
     for (const resolve of this.hostKeyPrompts.values()) resolve(false);
     this.hostKeyPrompts.clear();
+    for (const resolve of this.sshPrompts.values()) resolve(null);
+    this.sshPrompts.clear();
     await Promise.all([...this.sessions.keys()].map((sid) => this.closeSession(sid).catch(() => undefined)));
   }
 }
@@ -772,4 +799,14 @@ function connectionOf(s: Session['state']): SessionView['connection'] {
     default:
       return undefined;
   }
+}
+
+/** The error of a background refresh that met an SSH server's prompt (a one-time code, a password). */
+function promptNotNow(profile: FacilityProfile, p: SshAuthPrompt): RoamlabError {
+  return new RoamlabError(
+    'ssh-auth-failed',
+    `${profile.name}'s servers are not listed: its ${hopNoun(p)} asks for a one-time code or password at every connection.`,
+    'Start a session or resume a bookmark to connect; Roamlab asks for it then.',
+    { host: p.host, port: p.port, prompted: 0 },
+  );
 }

@@ -28,6 +28,7 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     listSessions: async () => s.listSessions(),
     listServers: () => s.listServers(),
     answerHostKey: async (r) => ({ answered: s.answerHostKey(r.promptId, r.accept) }),
+    answerSshPrompt: async (r) => ({ answered: s.answerSshPrompt(r.promptId, r.answers) }),
     listBookmarks: () => s.listBookmarks(),
     addBookmark: (r) => s.addBookmark(r),
     bookmarkSession: (r) => s.bookmarkSession(r.sessionId, r.name),

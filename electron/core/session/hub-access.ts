@@ -3,15 +3,14 @@ import type { Logger } from '../log';
 import type { FacilityProfile } from '../profile/schema';
 import { HubClient } from '../hub/hub-client';
 import { openTransport } from '../transport/open';
-import type { HostKeyPrompt } from '../transport/ssh-transport';
+import type { SshQuestions } from '../transport/ssh-transport';
 import { ensureToken } from './credentials';
 
-export interface HubAccess {
+export interface HubAccess extends SshQuestions {
   profile: FacilityProfile;
   keychain: Keychain;
   username: string;
   log: Logger;
-  confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
 }
 
 /**
@@ -20,7 +19,7 @@ export interface HubAccess {
  * if refused), run `fn`, and close the transport whatever happens.
  */
 export async function withSignedInHub<T>(a: HubAccess, fn: (hub: HubClient, token: string) => Promise<T>): Promise<T> {
-  const transport = await openTransport(a.profile, { keychain: a.keychain, confirmUnknownHostKey: a.confirmUnknownHostKey });
+  const transport = await openTransport(a.profile, { keychain: a.keychain, confirmUnknownHostKey: a.confirmUnknownHostKey, answerPrompts: a.answerPrompts });
   try {
     const hub = new HubClient({ transport });
     const token = await ensureToken({ profile: a.profile, hub, keychain: a.keychain, username: a.username, log: a.log });

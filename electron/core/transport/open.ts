@@ -3,13 +3,11 @@ import { expandHome } from '../paths';
 import { accountName, type Keychain } from '../keychain/keychain';
 import type { HubTransport } from './transport';
 import { openDirectTransport } from './direct';
-import { openSshTransport, type HostKeyPrompt } from './ssh-transport';
+import { openSshTransport, type SshQuestions } from './ssh-transport';
 import { parseProxyJump, sshRoute } from '../profile/proxy-jump';
 
-export interface OpenTransportOptions {
+export interface OpenTransportOptions extends SshQuestions {
   keychain: Keychain;
-  /** Asked when the SSH gateway shows a host key that known_hosts does not have. */
-  confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
   onClose?: (reason: string) => void;
   /** Abort connecting (a reconnect attempt overtaken by a network change). */
   signal?: AbortSignal;
@@ -33,6 +31,7 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
     },
     passphrase,
     confirmUnknownHostKey: o.confirmUnknownHostKey,
+    answerPrompts: o.answerPrompts,
     onClose: o.onClose,
     signal: o.signal,
   });

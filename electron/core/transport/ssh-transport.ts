@@ -87,9 +87,8 @@ export function certAuthorityNote(ca: { file: string; line: number }): string {
   return `${ca.file} (line ${ca.line}) trusts this host through a certificate authority, which OpenSSH checks but Roamlab cannot yet, so Roamlab asks about the host's own key.`;
 }
 
-export interface OpenSshTransportOptions {
-  hubUrl: URL;
-  ssh: SshOptions;
+/** What the SSH transport asks a person, and how (a terminal, the launcher's dialogs). */
+export interface SshQuestions {
   /** called for an unknown host key; resolve true to accept (then it is written to knownHostsFile) */
   confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
   /**
@@ -98,6 +97,11 @@ export interface OpenSshTransportOptions {
    * prompt, or null when the person declines. Never stored. Without it, only the key is offered.
    */
   answerPrompts?: (p: SshAuthPrompt) => Promise<string[] | null>;
+}
+
+export interface OpenSshTransportOptions extends SshQuestions {
+  hubUrl: URL;
+  ssh: SshOptions;
   /**
    * Known-hosts files read besides the profile's own, never written (OpenSSH's
    * GlobalKnownHostsFile; default: the platform's, systemKnownHostsFiles()).

@@ -24,7 +24,9 @@ export function makeHome(profiles: object[] = []): string {
 /** Run the real `roamlab` command (the compiled CLI, as a user would) and collect its output. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // detached: a session of its own, without a controlling terminal even when the tests run in
+    // one, so the command never asks on the developer's terminal (runCliInTerminal gives it one).
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
@@ -38,6 +40,43 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string, t
       resolve({ code, stdout, stderr });
     });
     child.stdin.end(stdin ?? '');
+  });
+}
+
+/**
+ * Run `roamlab` on a terminal of its own (a pty from util-linux's `script`) and answer its
+ * questions as a person types them: each `send` (then Enter) once the output so far matches
+ * `expect`. Returns the exit code and everything the terminal showed.
+ */
+export function runCliInTerminal(args: string[], env: NodeJS.ProcessEnv, dialogue: { expect: RegExp; send: string }[], timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    let step = 0;
+    /** Where the next expectation is looked for: after what the last answer was sent to. */
+    let from = 0;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`roamlab ${args.join(' ')} did not finish in ${timeoutMs} ms; the terminal showed:\n${output}`));
+    }, timeoutMs);
+    const onOutput = (d: string) => {
+      output += d;
+      const next = dialogue[step];
+      if (next && next.expect.test(output.slice(from))) {
+        step++;
+        from = output.length;
+        child.stdin.write(`${next.send}\r`);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onOutput);
+    child.stderr.setEncoding('utf8').on('data', onOutput);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, output });
+    });
   });
 }
 
