@@ -33,8 +33,10 @@ export async function ask(question: string, hidden = false): Promise<string | nu
   const t = openTty();
   if (!t) return null;
   const { input, output } = t;
-  output.write(question);
+  // Echo off before the question shows: an answer typed (or pasted) the moment it appears must
+  // not show on the screen.
   if (hidden) input.setRawMode(true);
+  output.write(question);
   try {
     return await new Promise<string>((resolve, reject) => {
       let answer = '';

@@ -54,6 +54,7 @@ export function App() {
   const [starting, setStarting] = useState<string>();
   const [focusPickerFor, setFocusPickerFor] = useState<string>();
   const pickerFocused = useCallback(() => setFocusPickerFor(undefined), []);
+  const facilitiesSeq = useRef(0);
   const serversSeq = useRef(0);
   const [bookmarks, setBookmarks] = useState<BookmarksReply>();
   const [bookmarkError, setBookmarkError] = useState<ErrorInfo>();
@@ -72,7 +73,11 @@ export function App() {
   }, []);
 
   const loadFacilities = useCallback(async () => {
+    // Only the newest list counts: an older reply arriving late (a sign-in's refresh, slow on the
+    // keychain) would otherwise undo the selection of a profile imported meanwhile.
+    const seq = ++facilitiesSeq.current;
     const r = await call('listFacilities', {});
+    if (seq !== facilitiesSeq.current) return;
     if (!r.ok) {
       setListError(r.error);
       return;

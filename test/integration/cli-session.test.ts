@@ -421,6 +421,32 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
     expect(await keychainEntry(`${id}/token/${user}`).getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
   });
 
+  it('start asks for a code to connect, and again when the gateway comes back after a drop; then the session is back', async () => {
+    const ready = /"name":"ready"/;
+    const r = await runCliInTerminal(
+      ['start', id, '--class', 'small', '--json'],
+      env,
+      [
+        { expect: /One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        // Ready: now the gateway restarts (every SSH connection to it ends).
+        { expect: ready, then: () => otpSshd.restart() },
+        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        // Back, with how long it was away; Ctrl-C ends the tunnel and leaves the server running.
+        { expect: /"name":"ready"[^\n]*"downForMs"/, send: '\u0003', raw: true },
+      ],
+      240_000,
+    );
+    expect(r.code, r.output).toBe(0);
+    const states = [...r.output.matchAll(/"name":"([a-z]+)"/g)].map((m) => m[1]);
+    const back = states.lastIndexOf('ready');
+    expect(states.filter((n) => n === 'ready')).toHaveLength(2);
+    expect(states.slice(states.indexOf('ready') + 1, back)).toEqual(expect.arrayContaining(['degraded', 'reconnecting']));
+    // Ended only by the Ctrl-C after it was back.
+    expect(states.slice(0, back)).not.toContain('ended');
+    const model = (await (await hubApi(hub, 'GET', `users/${user}`)).json()) as { servers: Record<string, { ready: boolean }> };
+    expect(model.servers['']?.ready).toBe(true);
+  }, 300_000);
+
   it('with no terminal to ask on, says what the gateway asks for and where to answer it', async () => {
     const r = await runCli(['status', id], env);
     expect(r.code).toBe(3);

@@ -512,7 +512,8 @@ export class Session extends EventEmitter<SessionEvents> {
       // Overtaken by a network-up or resume: the next attempt starts at once (reconnectNow).
       if (abort.signal.aborted) return;
       const err = isRoamlabError(e) ? e : new RoamlabError('hub-unreachable', (e as Error).message, 'Roamlab keeps trying.', {}, { cause: e });
-      if (FATAL_ON_RECONNECT.has(err.kind)) {
+      // A person who declined the gateway's prompt (a one-time code) wants no more of them.
+      if (FATAL_ON_RECONNECT.has(err.kind) || (err.kind === 'cancelled' && err.details.declined === true)) {
         this.o.log.info(`session: reconnect cannot succeed (${err.kind}); ending`);
         await this.releaseAll();
         if (this.current.name !== 'ended') this.go({ name: 'ended', reason: err.message, error: { kind: err.kind, message: err.message, hint: err.hint, details: { ...err.details } } });

@@ -766,7 +766,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
     const failure = (err: SshError): RoamlabError => {
       if (err.level === 'cancelled') return cancelledConnect(host, port);
       if (declined) {
-        return declineError ?? new RoamlabError('cancelled', `Signing in to the ${noun} ${hostLabel(host, port)} was cancelled.`, 'Sign in again when you have the code or password at hand.', { host, port, ...jumpDetail });
+        return declineError ?? new RoamlabError('cancelled', `Signing in to the ${noun} ${hostLabel(host, port)} was cancelled.`, 'Sign in again when you have the code or password at hand.', { host, port, declined: true, ...jumpDetail });
       }
       // ssh2 reports a refused host key as a generic handshake error; ours says why.
       return hostKeyError ?? mapConnectError(err, hop, o.ssh.identityFile, afterKey, promptsAnswered);

@@ -43,12 +43,20 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string, t
   });
 }
 
+/** One turn at the terminal: once the output since the last turn matches `expect`, do `then`, then type `send` (and Enter, unless `raw`). */
+export interface TerminalTurn {
+  expect: RegExp;
+  send?: string;
+  raw?: boolean;
+  then?: () => Promise<unknown>;
+}
+
 /**
  * Run `roamlab` on a terminal of its own (a pty from util-linux's `script`) and answer its
- * questions as a person types them: each `send` (then Enter) once the output so far matches
- * `expect`. Returns the exit code and everything the terminal showed.
+ * questions as a person types them, turn by turn. Returns the exit code and everything the
+ * terminal showed.
  */
-export function runCliInTerminal(args: string[], env: NodeJS.ProcessEnv, dialogue: { expect: RegExp; send: string }[], timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
+export function runCliInTerminal(args: string[], env: NodeJS.ProcessEnv, dialogue: TerminalTurn[], timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, BIN, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
@@ -61,14 +69,25 @@ export function runCliInTerminal(args: string[], env: NodeJS.ProcessEnv, dialogu
       child.kill('SIGKILL');
       reject(new Error(`roamlab ${args.join(' ')} did not finish in ${timeoutMs} ms; the terminal showed:\n${output}`));
     }, timeoutMs);
+    let busy = false;
     const onOutput = (d: string) => {
       output += d;
       const next = dialogue[step];
-      if (next && next.expect.test(output.slice(from))) {
-        step++;
-        from = output.length;
-        child.stdin.write(`${next.send}\r`);
-      }
+      if (busy || !next || !next.expect.test(output.slice(from))) return;
+      step++;
+      from = output.length;
+      busy = true;
+      void (next.then ?? (async () => undefined))().then(
+        () => {
+          busy = false;
+          if (next.send !== undefined) child.stdin.write(next.raw ? next.send : `${next.send}\r`);
+          onOutput('');
+        },
+        (e: unknown) => {
+          child.kill('SIGKILL');
+          reject(e as Error);
+        },
+      );
     };
     child.stdout.setEncoding('utf8').on('data', onOutput);
     child.stderr.setEncoding('utf8').on('data', onOutput);
