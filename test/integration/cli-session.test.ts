@@ -447,6 +447,24 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
     expect(model.servers['']?.ready).toBe(true);
   }, 300_000);
 
+  it('Ctrl-C at the code a reconnect asks for ends the session there, not asked again at every retry', async () => {
+    const r = await runCliInTerminal(
+      ['start', id, '--class', 'small', '--json'],
+      env,
+      [
+        { expect: /One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        { expect: /"name":"ready"/, then: () => otpSshd.restart() },
+        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': $/, send: '\u0003', raw: true },
+      ],
+      240_000,
+    );
+    expect(r.code, r.output).toBe(130);
+    expect(r.output).toContain(`Signing in to the SSH gateway 127.0.0.1:${otpSshd.port} was cancelled.`);
+    // Asked once on the way back, not again.
+    expect(r.output.split('One-time password').length - 1).toBe(2);
+    expect([...r.output.matchAll(/"name":"([a-z]+)"/g)].map((m) => m[1]).at(-1)).toBe('ended');
+  }, 300_000);
+
   it('with no terminal to ask on, says what the gateway asks for and where to answer it', async () => {
     const r = await runCli(['status', id], env);
     expect(r.code).toBe(3);
