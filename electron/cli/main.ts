@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { RoamlabError, isRoamlabError } from '../core/errors';
+import { RoamlabError, isRoamlabError, type ErrorKind } from '../core/errors';
 import { roamlabHome } from '../core/paths';
 import { Logger } from '../core/log';
 import { FacilityCatalog, pickClass } from '../core/profile/catalog';
@@ -449,8 +449,9 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     if (interactive) process.stderr.write('\r\x1b[2K');
     if (s.name !== 'ready' && s.name !== 'ended') ctx.err(`${s.name}: ${s.reason}`);
     if (s.name === 'ready' && s.downForMs !== undefined) ctx.err(s.reason);
-    // The server went away under us (runtime reached, memory, stopped at the hub): say why.
-    if (s.name === 'ended' && s.error?.kind.startsWith('server-ended')) ctx.err(`${s.reason}\n${s.error.hint}`);
+    // The server went away under us (runtime reached, memory, stopped at the hub), or the way
+    // back needs the person (a changed host key, a declined one-time code): say why.
+    if (s.name === 'ended' && s.error) ctx.err(`${s.reason}\n${s.error.hint}`);
   });
 
   const abort = new AbortController();
@@ -494,10 +495,11 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
         if (s.name === 'ended') resolve();
       });
     });
-    const endedByItself = !interrupted && session.state.name === 'ended';
+    const ended = !interrupted && session.state.name === 'ended' ? session.state : undefined;
     await session.close();
-    // The server went away on its own (runtime, memory, stopped at the hub): not a clean exit.
-    if (endedByItself) return EXIT.hub;
+    // The server went away on its own (runtime, memory, stopped at the hub): not a clean exit;
+    // nor is a way back that needs the person (exit code by what they do next).
+    if (ended) return ended.error && !ended.error.kind.startsWith('server-ended') ? (exitCodeFor(ended.error.kind as ErrorKind) ?? EXIT.failure) : EXIT.hub;
     if (!json) ctx.err(`Tunnel closed. ${profile.name} keeps your server running.`);
     return EXIT.ok;
   } finally {

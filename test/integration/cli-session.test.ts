@@ -410,9 +410,9 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
     const wrong = otpSshd.otp!.wrong();
     const right = otpSshd.otp!.next();
     const r = await runCliInTerminal(['login', id, '--user', user], env, [
-      { expect: /Password for dora at Two-factor facility: $/, send: hub.password },
-      { expect: /asks for more than the key\.[\s\S]*One-time password \(OATH\) for `root': $/, send: wrong },
-      { expect: /did not accept that; try again\.[\s\S]*One-time password \(OATH\) for `root': $/, send: right },
+      { expect: /Password for dora at Two-factor facility: /, send: hub.password },
+      { expect: /asks for more than the key\.[\s\S]*One-time password \(OATH\) for `root': /, send: wrong },
+      { expect: /did not accept that; try again\.[\s\S]*One-time password \(OATH\) for `root': /, send: right },
     ]);
     expect(r.output).toContain(`Signed in to Two-factor facility as ${user}`);
     expect(r.code).toBe(0);
@@ -427,10 +427,10 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
       ['start', id, '--class', 'small', '--json'],
       env,
       [
-        { expect: /One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        { expect: /One-time password \(OATH\) for `root': /, send: otpSshd.otp!.next() },
         // Ready: now the gateway restarts (every SSH connection to it ends).
         { expect: ready, then: () => otpSshd.restart() },
-        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': /, send: otpSshd.otp!.next() },
         // Back, with how long it was away; Ctrl-C ends the tunnel and leaves the server running.
         { expect: /"name":"ready"[^\n]*"downForMs"/, send: '\u0003', raw: true },
       ],
@@ -452,9 +452,9 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
       ['start', id, '--class', 'small', '--json'],
       env,
       [
-        { expect: /One-time password \(OATH\) for `root': $/, send: otpSshd.otp!.next() },
+        { expect: /One-time password \(OATH\) for `root': /, send: otpSshd.otp!.next() },
         { expect: /"name":"ready"/, then: () => otpSshd.restart() },
-        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': $/, send: '\u0003', raw: true },
+        { expect: /"name":"reconnecting"[\s\S]*One-time password \(OATH\) for `root': /, send: '\u0003', raw: true },
       ],
       240_000,
     );

@@ -542,7 +542,8 @@ describe('authentication and reachability', () => {
         'ssh-auth-failed',
       );
       expect(err.message).toMatch(said);
-      expect(err.hint).toMatch(/key alone for now.*VPN/);
+      // Nobody to ask here (no answerPrompts): where someone can be asked.
+      expect(err.hint).toMatch(/Sign in from the Roamlab window or a terminal, where Roamlab can ask you for it/);
       expect(err.hint).not.toMatch(/authorized_keys/);
     } finally {
       await strict.stop();
