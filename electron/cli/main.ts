@@ -19,7 +19,7 @@ import { Session } from '../core/session/session';
 import type { SessionState } from '../core/session/session-machine';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { progressLine } from './progress';
-import { ask, hasTerminal, readStdin } from './prompt';
+import { ask, hasTerminal, isAsking, readStdin } from './prompt';
 import { sshRoute } from '../core/profile/proxy-jump';
 
 const USAGE = `Usage: roamlab <command> [options]
@@ -479,6 +479,8 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
       ctx.err(`Ready: ${profile.name}, ${chosen.label}. Open the address above in a browser (it works once; press Enter for a new one).\nIf the network drops, the tunnel comes back by itself (Enter tries at once). Ctrl-C closes the tunnel; the server keeps running (roamlab stop ${profile.id} stops it).`);
     }
     process.stdin.on('data', () => {
+      // Keys typed at a question (a reconnect's one-time code) are its answer.
+      if (isAsking()) return;
       // Enter while reconnecting: try now rather than at the next scheduled attempt.
       if (session.state.name === 'reconnecting' || session.state.name === 'degraded') return session.reconnectNow();
       if (session.state.name === 'ready') {

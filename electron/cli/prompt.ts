@@ -28,19 +28,37 @@ export function hasTerminal(): boolean {
   }
 }
 
-/** Ask on the terminal. With `hidden`, nothing typed is echoed. Null when there is no terminal. */
+let asking = 0;
+
+/** Whether a question is open: keys typed now are its answer, not commands (start's Enter). */
+export function isAsking(): boolean {
+  return asking > 0;
+}
+
+/**
+ * Ask on the terminal. With `hidden`, nothing typed is echoed. Null when there is no terminal.
+ * When stdin is the terminal the answer is read there: a second reader of the same terminal
+ * (`start` keeps stdin open for its Enter) would race it for every key.
+ */
 export async function ask(question: string, hidden = false): Promise<string | null> {
   const t = openTty();
   if (!t) return null;
-  const { input, output } = t;
+  const own = process.stdin.isTTY !== true;
+  const input: tty.ReadStream = own ? t.input : (process.stdin as tty.ReadStream);
+  if (!own) t.input.destroy();
+  const { output } = t;
+  const wasFlowing = input.readableFlowing === true;
+  const wasRaw = input.isRaw;
+  asking++;
   // Echo off before the question shows: an answer typed (or pasted) the moment it appears must
   // not show on the screen.
   if (hidden) input.setRawMode(true);
   output.write(question);
+  let onData: ((buf: Buffer) => void) | undefined;
   try {
     return await new Promise<string>((resolve, reject) => {
       let answer = '';
-      input.on('data', (buf: Buffer) => {
+      onData = (buf: Buffer) => {
         for (const ch of buf.toString('utf8')) {
           if (ch === '\r' || ch === '\n') {
             output.write('\n');
@@ -55,11 +73,17 @@ export async function ask(question: string, hidden = false): Promise<string | nu
           if (ch === '\u007f' || ch === '\b') answer = answer.slice(0, -1);
           else answer += ch;
         }
-      });
+      };
+      input.on('data', onData);
+      // A 'data' listener does not restart a stream paused by an earlier question.
+      input.resume();
     });
   } finally {
-    if (hidden) input.setRawMode(false);
-    input.destroy();
+    asking--;
+    if (onData) input.off('data', onData);
+    if (hidden) input.setRawMode(wasRaw);
+    if (own) input.destroy();
+    else if (!wasFlowing) input.pause();
     output.destroy();
   }
 }

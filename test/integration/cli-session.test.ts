@@ -413,7 +413,7 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
       { expect: /Password for dora at Two-factor facility: /, send: hub.password },
       { expect: /asks for more than the key\.[\s\S]*One-time password \(OATH\) for `root': /, send: wrong },
       { expect: /did not accept that; try again\.[\s\S]*One-time password \(OATH\) for `root': /, send: right },
-    ]);
+    ], 60_000);
     expect(r.output).toContain(`Signed in to Two-factor facility as ${user}`);
     expect(r.code).toBe(0);
     // Nothing typed shows on the terminal, and nothing of it is kept.
