@@ -238,6 +238,11 @@ export function App() {
     } else setBookmarkError(r.error);
   };
 
+  // The oldest open question of the SSH transport, shown one at a time; answered, it leaves the queue.
+  const question = prompts[0];
+  const questionFacility = question ? (facilities.find((f) => f.id === question.facilityId)?.name ?? question.facilityId) : '';
+  const dismiss = (q: HostKeyPrompt | SshPrompt) => setPrompts((ps) => ps.filter((x) => x.promptId !== q.promptId));
+
   return (
     <div className="app">
       <header className="topbar">
@@ -368,27 +373,25 @@ export function App() {
           />
         </main>
       </div>
-      {prompts[0]?.type === 'host-key-prompt' && (
+      {question?.type === 'host-key-prompt' && (
         <HostKeyDialog
-          key={prompts[0].promptId}
-          prompt={prompts[0]}
-          facilityName={facilities.find((f) => f.id === prompts[0]!.facilityId)?.name ?? prompts[0].facilityId}
+          key={question.promptId}
+          prompt={question}
+          facilityName={questionFacility}
           onAnswer={async (accept) => {
-            const p = prompts[0]!;
-            setPrompts((ps) => ps.filter((x) => x.promptId !== p.promptId));
-            reportIfFailed(await call('answerHostKey', { promptId: p.promptId, accept }));
+            dismiss(question);
+            reportIfFailed(await call('answerHostKey', { promptId: question.promptId, accept }));
           }}
         />
       )}
-      {prompts[0]?.type === 'ssh-prompt' && (
+      {question?.type === 'ssh-prompt' && (
         <SshPromptDialog
-          key={prompts[0].promptId}
-          prompt={prompts[0]}
-          facilityName={facilities.find((f) => f.id === prompts[0]!.facilityId)?.name ?? prompts[0].facilityId}
+          key={question.promptId}
+          prompt={question}
+          facilityName={questionFacility}
           onAnswer={async (answers) => {
-            const p = prompts[0]!;
-            setPrompts((ps) => ps.filter((x) => x.promptId !== p.promptId));
-            reportIfFailed(await call('answerSshPrompt', { promptId: p.promptId, answers }));
+            dismiss(question);
+            reportIfFailed(await call('answerSshPrompt', { promptId: question.promptId, answers }));
           }}
         />
       )}

@@ -21,6 +21,7 @@ import { CliSession, makeHome, runCli, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
 import { notebookPrompts, runCellInOpenNotebook } from './helpers/lab';
 import { countSpawnRequests, revokeAllTokens } from './helpers/hub';
+import { until } from './helpers/wait';
 
 const ID = 'roam';
 const USER = 'rover';
@@ -41,13 +42,6 @@ const pageSockets: string[] = [];
 const openFds = (): number => readdirSync(`/proc/${cli.child.pid}/fd`).length;
 
 const states = (from = 0): string[] => cli.lines.slice(from).filter((l) => l.event === 'state').map((l) => l.name as string);
-async function waitUntil(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const isBack = (from: number) => (l: JsonLine) => cli.lines.indexOf(l) >= from && l.event === 'state' && l.name === 'ready' && typeof l.downForMs === 'number';
 
 beforeAll(async () => {
@@ -135,7 +129,7 @@ describe('a session through sshd comes back by itself', () => {
     expect(pageSockets.slice(socketsBefore)).toEqual([]);
     // The gateway's old connection (which went through the old bastion process) is gone too.
     expect(childPids(bastion.pid!).length).toBe(1);
-    await waitUntil(() => childPids(sshd.pid!).length === 1);
+    await until(() => childPids(sshd.pid!).length === 1, 15_000, "sshd's old session connection to end", 50);
   }, 120_000);
 
   it('a cell still running when the link breaks: its output arrives after the reconnect, and the server counts one connection to the kernel', async () => {

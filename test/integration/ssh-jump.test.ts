@@ -9,13 +9,14 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isRoamlabError, type ErrorKind, type RoamlabError } from '../../electron/core/errors';
 import type { JumpHost } from '../../electron/core/profile/proxy-jump';
 import { openSshTransport, type HostKeyPrompt, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { freePort } from '../rig/ports';
 import { childPids, startSshd, type RigSshd } from '../rig/sshd';
 import { startTcpCutter } from '../rig/tcp-cutter';
+import { expectKind } from './helpers/errors';
+import { until } from './helpers/wait';
 
 let gw: RigSshd;
 let jump: RigSshd;
@@ -55,24 +56,6 @@ async function connect(jumpHosts: JumpHost[], o: Partial<OpenSshTransportOptions
   return t;
 }
 
-async function failure(p: Promise<unknown>, kind: ErrorKind): Promise<RoamlabError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRoamlabError(err), `expected a RoamlabError, got ${String(err)}`).toBe(true);
-  expect((err as RoamlabError).kind).toBe(kind);
-  return err as RoamlabError;
-}
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 beforeAll(async () => {
   hub = http.createServer((req, res) => res.end(`hub says ${req.method} ${req.url}`));
   await new Promise<void>((r) => hub.listen(0, '127.0.0.1', r));
@@ -105,7 +88,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     expect(childPids(jump.pid!).length).toBeGreaterThan(0);
     await t.close();
     // Nothing left open on the bastion (sshd ends the per-connection process when we leave).
-    await waitFor(() => childPids(jump.pid!).length === 0);
+    await until(() => childPids(jump.pid!).length === 0, 10_000, 'the bastion to end our connection', 25);
   });
 
   it('goes through several jump hosts in order', async () => {
@@ -124,7 +107,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     await fsp.writeFile(known, pubLine(gw, gw.host, gw.port));
     const asked: HostKeyPrompt[] = [];
     // Refused: nothing written, and the error names the jump host.
-    const refused = await failure(
+    const refused = await expectKind(
       connect([{ host: jump.host, port: jump.port }], { confirmUnknownHostKey: async (p) => (asked.push(p), false) }, { knownHostsFile: known }),
       'host-key-unknown',
     );
@@ -145,7 +128,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     const known = path.join(gw.dir, 'known_wrong_jump');
     // The gateway's key where the jump host's should be.
     await fsp.writeFile(known, pubLine(gw, gw.host, gw.port) + pubLine(gw, jump.host, jump.port));
-    const err = await failure(connect([{ host: jump.host, port: jump.port }], {}, { knownHostsFile: known }), 'host-key-changed');
+    const err = await expectKind(connect([{ host: jump.host, port: jump.port }], {}, { knownHostsFile: known }), 'host-key-changed');
     expect(err.message).toContain(`The host key of the SSH jump host ${jump.host}:${jump.port} has changed`);
     expect(err.details.presentedFingerprint).toBe(jump.hostKeyFingerprint);
     expect(err.details.expectedFingerprint).toBe(gw.hostKeyFingerprint);
@@ -154,7 +137,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
 
   it('says when the jump host does not let tunnels through to the gateway', async () => {
     const elsewhere = await freePort();
-    const err = await failure(connect([{ host: jump.host, port: jump.port }], {}, { port: elsewhere }), 'ssh-unreachable');
+    const err = await expectKind(connect([{ host: jump.host, port: jump.port }], {}, { port: elsewhere }), 'ssh-unreachable');
     expect(err.message).toBe(`The SSH jump host ${jump.host}:${jump.port} does not allow tunnels to the SSH gateway ${gw.host}:${elsewhere}.`);
     expect(err.hint).toMatch(/Ask the facility/);
   });
@@ -162,14 +145,14 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
   it('says when the jump host cannot reach the gateway', async () => {
     // The gateway's sshd as the jump host: it lets tunnels go anywhere, but nothing listens there.
     const closed = await freePort();
-    const err = await failure(connect([{ host: gw.host, port: gw.port }], {}, { port: closed }), 'ssh-unreachable');
+    const err = await expectKind(connect([{ host: gw.host, port: gw.port }], {}, { port: closed }), 'ssh-unreachable');
     expect(err.message).toBe(`The SSH jump host ${gw.host}:${gw.port} could not connect to the SSH gateway ${gw.host}:${closed} (ECONNREFUSED).`);
     expect(err.hint).toMatch(/reached from the jump host/);
   });
 
   it('says when the jump host itself cannot be reached', async () => {
     const closed = await freePort();
-    const err = await failure(connect([{ host: '127.0.0.1', port: closed }]), 'ssh-unreachable');
+    const err = await expectKind(connect([{ host: '127.0.0.1', port: closed }]), 'ssh-unreachable');
     expect(err.message).toBe(`Cannot reach the SSH jump host 127.0.0.1:${closed} (ECONNREFUSED).`);
   });
 

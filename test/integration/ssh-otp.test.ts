@@ -9,10 +9,10 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { isRoamlabError, type ErrorKind, type RoamlabError } from '../../electron/core/errors';
 import { openSshTransport, type OpenSshTransportOptions, type SshAuthPrompt } from '../../electron/core/transport/ssh-transport';
 import type { HubTransport } from '../../electron/core/transport/transport';
 import { startSshd, type RigSshd } from '../rig/sshd';
+import { expectKind } from './helpers/errors';
 
 let otpGate: RigSshd;
 let pwGate: RigSshd;
@@ -43,16 +43,6 @@ async function connect(rig: RigSshd, o: Partial<OpenSshTransportOptions> = {}, s
   });
   open.push(t);
   return t;
-}
-
-async function failure(p: Promise<unknown>, kind: ErrorKind): Promise<RoamlabError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRoamlabError(err), `expected a RoamlabError, got ${String(err)}`).toBe(true);
-  expect((err as RoamlabError).kind).toBe(kind);
-  return err as RoamlabError;
 }
 
 beforeAll(async () => {
@@ -89,7 +79,7 @@ describe('a gateway that wants a one-time code after the key', () => {
 
   it('gives up after three wrong codes, saying what to check', async () => {
     let asked = 0;
-    const err = await failure(connect(otpGate, { answerPrompts: async () => (asked++, [otpGate.otp!.wrong()]) }), 'ssh-auth-failed');
+    const err = await expectKind(connect(otpGate, { answerPrompts: async () => (asked++, [otpGate.otp!.wrong()]) }), 'ssh-auth-failed');
     expect(asked).toBe(3);
     expect(err.message).toBe(`The SSH gateway ${otpGate.host}:${otpGate.port} did not accept what was typed at its prompt for user "${otpGate.user}" (3 tries).`);
     expect(err.hint).toMatch(/one-time code/);
@@ -97,13 +87,13 @@ describe('a gateway that wants a one-time code after the key', () => {
 
   it('a person who declines ends the sign-in as cancelled, at once', async () => {
     const t0 = Date.now();
-    const err = await failure(connect(otpGate, { answerPrompts: async () => null }), 'cancelled');
+    const err = await expectKind(connect(otpGate, { answerPrompts: async () => null }), 'cancelled');
     expect(err.message).toBe(`Signing in to the SSH gateway ${otpGate.host}:${otpGate.port} was cancelled.`);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('with nobody to ask, says the key was accepted and what else the gateway wants', async () => {
-    const err = await failure(connect(otpGate), 'ssh-auth-failed');
+    const err = await expectKind(connect(otpGate), 'ssh-auth-failed');
     expect(err.message).toBe(`The SSH gateway ${otpGate.host}:${otpGate.port} accepted the key for user "${otpGate.user}", then asked for a second step as well: a prompt (a one-time code or a password).`);
     expect(err.hint).toMatch(/where Roamlab can ask you/);
   });

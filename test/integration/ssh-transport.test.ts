@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { isRoamlabError, RoamlabError, type ErrorKind } from '../../electron/core/errors';
+import { expectKind } from './helpers/errors';
 import { HubClient } from '../../electron/core/hub/hub-client';
 import { fingerprintSha256 } from '../../electron/core/transport/known-hosts';
 import { openSshTransport, type OpenSshTransportOptions } from '../../electron/core/transport/ssh-transport';
@@ -62,16 +62,6 @@ async function connect(o: Partial<OpenSshTransportOptions> = {}): Promise<HubTra
   const t = await openSshTransport({ hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`), ssh: sshOpts(), ...o });
   open.push(t);
   return t;
-}
-
-async function expectKind(p: Promise<unknown>, kind: ErrorKind): Promise<RoamlabError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isRoamlabError(err), `expected a RoamlabError, got ${String(err)}`).toBe(true);
-  expect((err as RoamlabError).kind).toBe(kind);
-  return err as RoamlabError;
 }
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {

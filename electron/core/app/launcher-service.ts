@@ -92,8 +92,9 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   private readonly store: JsonStore<AppState>;
   private readonly bookmarks: BookmarkStore;
   private readonly sessions = new Map<string, LiveSession>();
-  private readonly hostKeyPrompts = new Map<string, (accept: boolean) => void>();
-  private readonly sshPrompts = new Map<string, (answers: string[] | null) => void>();
+  /** Questions the SSH transport put to the person, awaiting the launcher's dialogs. */
+  private readonly hostKeyQuestions = new PendingQuestions<boolean>();
+  private readonly promptQuestions = new PendingQuestions<string[] | null>();
   private notice: string | undefined;
   readonly log: Logger;
 
@@ -206,42 +207,20 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   // -------------------------------------------------------------------------------------------
   // Credentials
 
-  private hostKeyConfirmer(facilityId: string) {
-    return (p: HostKeyPrompt): Promise<boolean> =>
-      new Promise((resolve) => {
-        const promptId = randomBytes(8).toString('hex');
-        this.hostKeyPrompts.set(promptId, resolve);
-        this.send({ type: 'host-key-prompt', promptId, facilityId, ...p });
-      });
-  }
-
   /** The SSH transport's questions, asked in the launcher's dialogs. */
   private sshQuestions(facilityId: string): SshQuestions {
     return {
-      confirmUnknownHostKey: this.hostKeyConfirmer(facilityId),
-      answerPrompts: (p: SshAuthPrompt) =>
-        new Promise((resolve) => {
-          const promptId = randomBytes(8).toString('hex');
-          this.sshPrompts.set(promptId, resolve);
-          this.send({ type: 'ssh-prompt', promptId, facilityId, ...p });
-        }),
+      confirmUnknownHostKey: (p: HostKeyPrompt) => this.hostKeyQuestions.ask((promptId) => this.send({ type: 'host-key-prompt', promptId, facilityId, ...p })),
+      answerPrompts: (p: SshAuthPrompt) => this.promptQuestions.ask((promptId) => this.send({ type: 'ssh-prompt', promptId, facilityId, ...p })),
     };
   }
 
   answerSshPrompt(promptId: string, answers: string[] | null): boolean {
-    const resolve = this.sshPrompts.get(promptId);
-    if (!resolve) return false;
-    this.sshPrompts.delete(promptId);
-    resolve(answers);
-    return true;
+    return this.promptQuestions.answer(promptId, answers);
   }
 
   answerHostKey(promptId: string, accept: boolean): boolean {
-    const resolve = this.hostKeyPrompts.get(promptId);
-    if (!resolve) return false;
-    this.hostKeyPrompts.delete(promptId);
-    resolve(accept);
-    return true;
+    return this.hostKeyQuestions.answer(promptId, accept);
   }
 
   private access(profile: FacilityProfile, username: string): HubAccess {
@@ -759,10 +738,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
 
   /** Close every tunnel (the servers keep running). For quitting the app. */
   async dispose(): Promise<void> {
-    for (const resolve of this.hostKeyPrompts.values()) resolve(false);
-    this.hostKeyPrompts.clear();
-    for (const resolve of this.sshPrompts.values()) resolve(null);
-    this.sshPrompts.clear();
+    this.hostKeyQuestions.answerAll(false);
+    this.promptQuestions.answerAll(null);
     await Promise.all([...this.sessions.keys()].map((sid) => this.closeSession(sid).catch(() => undefined)));
   }
 }
@@ -809,4 +786,33 @@ function promptNotNow(profile: FacilityProfile, p: SshAuthPrompt): RoamlabError 
     'Start a session or resume a bookmark to connect; Roamlab asks for it then.',
     { host: p.host, port: p.port, prompted: 0 },
   );
+}
+
+/** Questions awaiting a person's answer, by prompt id (the id travels to the dialog and back). */
+class PendingQuestions<A> {
+  private readonly waiting = new Map<string, (answer: A) => void>();
+
+  /** A new question: `send` shows it under its id; resolves with the answer. */
+  ask(send: (promptId: string) => void): Promise<A> {
+    return new Promise((resolve) => {
+      const promptId = randomBytes(8).toString('hex');
+      this.waiting.set(promptId, resolve);
+      send(promptId);
+    });
+  }
+
+  /** False when no question with this id waits (answered already, or never asked). */
+  answer(promptId: string, answer: A): boolean {
+    const resolve = this.waiting.get(promptId);
+    if (!resolve) return false;
+    this.waiting.delete(promptId);
+    resolve(answer);
+    return true;
+  }
+
+  /** Answer every open question with `answer` (the app is quitting). */
+  answerAll(answer: A): void {
+    for (const resolve of this.waiting.values()) resolve(answer);
+    this.waiting.clear();
+  }
 }

@@ -260,7 +260,7 @@ async function chooseCredential(file: string, passphrase: string | undefined, ag
  * TCP first, on our own socket: ssh2 leaves Nagle on, which costs ~40 ms per new channel. Also
  * the session's "is the network back?" check while it waits to reconnect.
  */
-export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal, noun = 'SSH gateway'): Promise<net.Socket> {
+export function connectTcp(host: string, port: number, timeoutMs: number, signal?: AbortSignal, jump = false): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelledConnect(host, port));
     const sock = net.connect({ host, port });
@@ -278,8 +278,8 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
       reject(
         new RoamlabError(
           'ssh-unreachable',
-          `Cannot reach the ${noun} ${hostLabel(host, port)} (${code}).`,
-          `Check the network connection, and that the ${noun === 'SSH gateway' ? 'gateway' : 'jump host'}'s name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.`,
+          `Cannot reach the ${hopNoun({ jump })} ${hostLabel(host, port)} (${code}).`,
+          `Check the network connection, and that the ${jump ? 'jump host' : 'gateway'}'s name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.`,
           { host, port, code },
           { cause: err },
         ),
@@ -318,12 +318,13 @@ function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey
   const { host, port, user } = hop;
   const where = hostLabel(host, port);
   const noun = hopNoun(hop);
+  const jumpDetail = hop.jump ? { jump: true } : {};
   if (err.level === 'client-authentication' && promptsAnswered > 0) {
     return new RoamlabError(
       'ssh-auth-failed',
       `The ${noun} ${where} did not accept what was typed at its prompt for user "${user}"${promptsAnswered > 1 ? ` (${promptsAnswered} tries)` : ''}.`,
       'Check the one-time code (it is valid only briefly: wait for the next one) or the password, and sign in again.',
-      { host, port, user, prompted: promptsAnswered, ...(hop.jump ? { jump: true } : {}) },
+      { host, port, user, prompted: promptsAnswered, ...jumpDetail },
       { cause: err },
     );
   }
@@ -339,7 +340,7 @@ function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey
       afterKey.methodsLeft.some((m) => m === 'keyboard-interactive' || m === 'password')
         ? 'Sign in from the Roamlab window or a terminal, where Roamlab can ask you for it.'
         : `Roamlab answers keys, one-time codes and passwords; this ${hop.jump ? 'jump host' : 'gateway'} wants something else. Ask the facility, or reach the hub over the facility VPN and leave "ssh" out of the profile.`,
-      { host, port, user, methods: afterKey.methodsLeft.join(','), ...(hop.jump ? { jump: true } : {}) },
+      { host, port, user, methods: afterKey.methodsLeft.join(','), ...jumpDetail },
       { cause: err },
     );
   }
@@ -348,7 +349,7 @@ function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey
       'ssh-auth-failed',
       `The ${noun} ${where} did not accept the key for user "${user}".`,
       `Check the user name and that the public key of ${expandHome(identityFile)} is registered with the facility (authorized_keys)${hop.jump ? ' for the jump host as well as the gateway' : ''}.`,
-      { host, port, user, ...(hop.jump ? { jump: true } : {}) },
+      { host, port, user, ...jumpDetail },
       { cause: err },
     );
   }
@@ -359,7 +360,7 @@ function mapConnectError(err: SshError, hop: Hop, identityFile: string, afterKey
       ? `The ${noun} ${where} did not complete the handshake in time.`
       : `The SSH connection to ${where} failed: ${err.message}.`,
     `Check the network connection and try again; if it keeps failing, ask the facility whether the ${hop.jump ? 'jump host' : 'gateway'} is up.`,
-    { host, port, code: err.code, level: err.level, ...(hop.jump ? { jump: true } : {}) },
+    { host, port, code: err.code, level: err.level, ...jumpDetail },
     { cause: err },
   );
 }
@@ -878,7 +879,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
   // re-executes itself per connection), and this side reads the key and known_hosts and loads
   // ssh2 (~16 ms in a fresh process) meanwhile.
-  const connecting = connectTcp(first.host, first.port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal, hopNoun(first));
+  const connecting = connectTcp(first.host, first.port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal, first.jump);
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
   let credential: Credential;
   let known: KnownHostsText[];

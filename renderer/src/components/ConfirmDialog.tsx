@@ -1,4 +1,5 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
+import { useModal } from '../use-modal';
 
 interface Props {
   title: string;
@@ -11,18 +12,7 @@ interface Props {
 
 /** A modal question. Native <dialog>: focus stays inside, Escape answers "cancel". */
 export function ConfirmDialog({ title, children, confirmLabel, cancelLabel = 'Cancel', danger, onAnswer }: Props) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const answered = useRef(false);
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
-  const answer = (yes: boolean) => {
-    if (answered.current) return;
-    answered.current = true;
-    onAnswer(yes);
-  };
+  const { ref, answer } = useModal(onAnswer);
   return (
     <dialog
       ref={ref}

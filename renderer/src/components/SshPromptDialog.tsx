@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
+import { useModal } from '../use-modal';
 import type { SshPrompt } from '../api';
 
 interface Props {
@@ -13,19 +14,8 @@ interface Props {
  * own prompts, hidden where it says so; nothing typed here is kept.
  */
 export function SshPromptDialog({ prompt, facilityName, onAnswer }: Props) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const answered = useRef(false);
+  const { ref, answer } = useModal(onAnswer);
   const [values, setValues] = useState<string[]>(() => prompt.prompts.map(() => ''));
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
-  const answer = (a: string[] | null) => {
-    if (answered.current) return;
-    answered.current = true;
-    onAnswer(a);
-  };
   const what = prompt.jump ? 'SSH jump host' : 'SSH gateway';
   return (
     <dialog
