@@ -58,7 +58,10 @@ export interface TerminalTurn {
  */
 export function runCliInTerminal(args: string[], env: NodeJS.ProcessEnv, dialogue: TerminalTurn[], timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  // `exec`: the shell `script` runs the command with (dash, where SHELL is unset, as on CI) would
+  // otherwise stay as node's parent in the terminal's process group, and die of the Ctrl-C a turn
+  // types after node has handled it, so `script` would report 130 whatever node exited with.
+  const command = `exec ${[process.execPath, BIN, ...args].map(quote).join(' ')}`;
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/script', ['-q', '-e', '-c', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let output = '';
