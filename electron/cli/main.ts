@@ -192,13 +192,13 @@ async function remember(ctx: Ctx, profile: FacilityProfile, patch: Partial<AppSt
 }
 
 function hostKeyConfirmer(ctx: Ctx) {
-  return async (p: HostKeyPrompt): Promise<boolean> => {
+  return async (p: HostKeyPrompt, withdrawn: AbortSignal): Promise<boolean> => {
     const what = `The ${hopNoun(p)} ${p.host}:${p.port} is not known yet. Its ${p.keyType} key fingerprint is ${p.fingerprint}.${p.certAuthority ? `\n${certAuthorityNote(p.certAuthority)}` : ''}`;
     if (ctx.flags['accept-new-host-key']) {
       ctx.err(`roamlab: ${what} Trusting it (--accept-new-host-key) and adding it to known_hosts.`);
       return true;
     }
-    const answer = await ask(`${what}\nCompare it with the fingerprint your facility publishes. Trust it and continue? [y/N] `);
+    const answer = await ask(`${what}\nCompare it with the fingerprint your facility publishes. Trust it and continue? [y/N] `, false, withdrawn);
     return answer !== null && /^y(es)?$/i.test(answer.trim());
   };
 }
@@ -208,7 +208,7 @@ function hostKeyConfirmer(ctx: Ctx) {
  * server says so. With no terminal (a script, --json under a supervisor) there is no one to ask.
  */
 function promptAnswerer(ctx: Ctx) {
-  return async (p: SshAuthPrompt): Promise<string[] | null> => {
+  return async (p: SshAuthPrompt, withdrawn: AbortSignal): Promise<string[] | null> => {
     const where = `${hopNoun(p)} ${p.host}:${p.port}`;
     if (!hasTerminal()) {
       throw new RoamlabError(
@@ -222,7 +222,7 @@ function promptAnswerer(ctx: Ctx) {
     for (const line of [p.name, p.instructions]) if (line.trim()) ctx.err(line.trim());
     const answers: string[] = [];
     for (const q of p.prompts) {
-      const a = await ask(q.prompt.endsWith(' ') ? q.prompt : `${q.prompt} `, !q.echo);
+      const a = await ask(q.prompt.endsWith(' ') ? q.prompt : `${q.prompt} `, !q.echo, withdrawn);
       if (a === null) return null;
       answers.push(a);
     }

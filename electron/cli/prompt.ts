@@ -40,7 +40,7 @@ export function isAsking(): boolean {
  * When stdin is the terminal the answer is read there: a second reader of the same terminal
  * (`start` keeps stdin open for its Enter) would race it for every key.
  */
-export async function ask(question: string, hidden = false): Promise<string | null> {
+export async function ask(question: string, hidden = false, withdrawn?: AbortSignal): Promise<string | null> {
   const t = openTty();
   if (!t) return null;
   const own = process.stdin.isTTY !== true;
@@ -55,8 +55,16 @@ export async function ask(question: string, hidden = false): Promise<string | nu
   if (hidden) input.setRawMode(true);
   output.write(question);
   let onData: ((buf: Buffer) => void) | undefined;
+  let onWithdrawn: (() => void) | undefined;
   try {
     return await new Promise<string>((resolve, reject) => {
+      // Nobody waits for the answer any more (the connection that asked is gone).
+      onWithdrawn = () => {
+        output.write(' (no longer needed)\n');
+        reject(new Error('withdrawn'));
+      };
+      if (withdrawn?.aborted) return onWithdrawn();
+      withdrawn?.addEventListener('abort', onWithdrawn, { once: true });
       let answer = '';
       onData = (buf: Buffer) => {
         for (const ch of buf.toString('utf8')) {
@@ -80,6 +88,7 @@ export async function ask(question: string, hidden = false): Promise<string | nu
     });
   } finally {
     asking--;
+    if (onWithdrawn) withdrawn?.removeEventListener('abort', onWithdrawn);
     if (onData) input.off('data', onData);
     if (hidden) input.setRawMode(wasRaw);
     if (own) input.destroy();

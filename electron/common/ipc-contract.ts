@@ -307,6 +307,11 @@ export type RoamlabEvent =
       prompts: { prompt: string; echo: boolean }[];
       attempt: number;
     }
+  /**
+   * A host-key or ssh-prompt question nobody waits for any more (its handshake failed or was
+   * cancelled, or the server closed the connection meanwhile): close its dialog.
+   */
+  | { type: 'prompt-withdrawn'; promptId: string }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }
   | { type: 'bookmarks-changed' }

@@ -127,6 +127,10 @@ export function App() {
         case 'ssh-prompt':
           setPrompts((p) => [...p, e]);
           break;
+        case 'prompt-withdrawn':
+          // Nobody waits for the answer any more (the connection that asked is gone): close it.
+          setPrompts((p) => p.filter((q) => q.promptId !== e.promptId));
+          break;
         case 'facilities-changed':
           void loadFacilities();
           void refreshServers();

@@ -15,8 +15,9 @@ import { appStateStore, type AppState, type FacilityState } from '../state/app-s
 import { BookmarkStore, type Bookmark } from '../state/bookmarks';
 import { CURRENT_PLACE_SCRIPT, normalizePlace, placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
-import { openTransport } from '../transport/open';
-import { hopNoun, type HostKeyPrompt, type SshAuthPrompt, type SshQuestions } from '../transport/ssh-transport';
+import { openTransport, type OpenTransportOptions } from '../transport/open';
+import { SharedTransports } from '../transport/shared';
+import { hopNoun, type SshAuthPrompt, type SshQuestions } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
 import { signIn, signOut } from '../session/credentials';
 import { withSignedInHub, type HubAccess } from '../session/hub-access';
@@ -64,6 +65,11 @@ export interface LauncherServiceOptions {
   keychain: Keychain;
   hooks: ShellHooks;
   log?: Logger;
+  /**
+   * How long a facility's SSH connection stays open after nothing uses it any more (default 5
+   * minutes, as a ControlPersist): a start soon after signing in asks for no second code.
+   */
+  sshIdleMs?: number;
 }
 
 export function errorInfo(e: unknown): ErrorInfo {
@@ -95,6 +101,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   /** Questions the SSH transport put to the person, awaiting the launcher's dialogs. */
   private readonly hostKeyQuestions = new PendingQuestions<boolean>();
   private readonly promptQuestions = new PendingQuestions<string[] | null>();
+  /** One SSH connection per facility, shared by sign-in, the servers list and the sessions. */
+  private readonly transports: SharedTransports;
   private notice: string | undefined;
   readonly log: Logger;
 
@@ -103,6 +111,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     this.store = appStateStore(o.home);
     this.bookmarks = new BookmarkStore(o.home);
     this.log = o.log ?? new Logger(path.join(o.home, 'logs', 'roamlab.log'));
+    this.transports = new SharedTransports((profile, t) => openTransport(profile, t), o.sshIdleMs);
   }
 
   private send(event: RoamlabEvent): void {
@@ -209,9 +218,12 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
 
   /** The SSH transport's questions, asked in the launcher's dialogs. */
   private sshQuestions(facilityId: string): SshQuestions {
+    // A question the handshake no longer waits for (it failed, was overtaken, the gateway closed
+    // the connection meanwhile) is withdrawn: its dialog closes.
+    const withdraw = (promptId: string) => this.send({ type: 'prompt-withdrawn', promptId });
     return {
-      confirmUnknownHostKey: (p: HostKeyPrompt) => this.hostKeyQuestions.ask((promptId) => this.send({ type: 'host-key-prompt', promptId, facilityId, ...p })),
-      answerPrompts: (p: SshAuthPrompt) => this.promptQuestions.ask((promptId) => this.send({ type: 'ssh-prompt', promptId, facilityId, ...p })),
+      confirmUnknownHostKey: (p, withdrawn) => this.hostKeyQuestions.ask((promptId) => this.send({ type: 'host-key-prompt', promptId, facilityId, ...p }), withdrawn, withdraw, false),
+      answerPrompts: (p, withdrawn) => this.promptQuestions.ask((promptId) => this.send({ type: 'ssh-prompt', promptId, facilityId, ...p }), withdrawn, withdraw, null),
     };
   }
 
@@ -223,12 +235,17 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     return this.hostKeyQuestions.answer(promptId, accept);
   }
 
+  /** The facility's shared connection (shared.ts), its questions asked in the launcher's dialogs. */
+  private transport(profile: FacilityProfile, more: Partial<OpenTransportOptions> = {}, reuse: 'any' | 'open' = 'any') {
+    return this.transports.lease(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), ...more }, reuse);
+  }
+
   private access(profile: FacilityProfile, username: string): HubAccess {
-    return { profile, keychain: this.o.keychain, username, log: this.log, ...this.sshQuestions(profile.id) };
+    return { profile, keychain: this.o.keychain, username, log: this.log, ...this.sshQuestions(profile.id), transport: () => this.transport(profile) };
   }
 
   private async connect(profile: FacilityProfile) {
-    const transport = await openTransport(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id) });
+    const transport = await this.transport(profile);
     return { transport, hub: new HubClient({ transport }) };
   }
 
@@ -478,7 +495,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       serverName,
       place,
       log: this.log,
-      openTransport: (signal) => openTransport(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), signal }),
+      openTransport: (signal) => this.transport(profile, { signal }),
       monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },
     });
     const live: LiveSession = {
@@ -705,9 +722,11 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
         const user = this.fstate(profile.id).username;
         if (!user || !(await this.o.keychain.get(accountName(profile.id, 'token', user)))) return;
         try {
-          // A refresh nobody asked for does not ask for a one-time code: it says why this
-          // facility's servers are missing instead.
-          const quiet: HubAccess = { ...this.access(profile, user), answerPrompts: (p) => Promise.reject(promptNotNow(profile, p)) };
+          // A refresh nobody asked for does not ask for a one-time code: it uses the facility's
+          // open connection, or opens one that needs no code, or says why this facility's servers
+          // are missing.
+          const notNow = (p: SshAuthPrompt) => Promise.reject(promptNotNow(profile, p));
+          const quiet: HubAccess = { ...this.access(profile, user), answerPrompts: notNow, transport: () => this.transport(profile, { answerPrompts: notNow }, 'open') };
           const found = await withSignedInHub(quiet, (hub, token) => hub.servers(token, user));
           for (const s of found) servers.push(this.serverView(profile, s));
         } catch (e) {
@@ -741,6 +760,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     this.hostKeyQuestions.answerAll(false);
     this.promptQuestions.answerAll(null);
     await Promise.all([...this.sessions.keys()].map((sid) => this.closeSession(sid).catch(() => undefined)));
+    await this.transports.closeAll();
   }
 }
 
@@ -782,8 +802,8 @@ function connectionOf(s: Session['state']): SessionView['connection'] {
 function promptNotNow(profile: FacilityProfile, p: SshAuthPrompt): RoamlabError {
   return new RoamlabError(
     'ssh-auth-failed',
-    `${profile.name}'s servers are not listed: its ${hopNoun(p)} asks for a one-time code or password at every connection.`,
-    'Start a session or resume a bookmark to connect; Roamlab asks for it then.',
+    `${profile.name}'s servers are not listed: its ${hopNoun(p)} asks for a one-time code or password to connect, and Roamlab is not connected to it now.`,
+    'Start a session or resume a bookmark to connect; Roamlab asks for the code then, and lists the servers while it stays connected.',
     { host: p.host, port: p.port, prompted: 0 },
   );
 }
@@ -792,12 +812,25 @@ function promptNotNow(profile: FacilityProfile, p: SshAuthPrompt): RoamlabError 
 class PendingQuestions<A> {
   private readonly waiting = new Map<string, (answer: A) => void>();
 
-  /** A new question: `send` shows it under its id; resolves with the answer. */
-  ask(send: (promptId: string) => void): Promise<A> {
+  /**
+   * A new question: `send` shows it under its id; resolves with the answer. When `withdrawn`
+   * aborts first, `withdraw` takes it off the screen and it resolves with `unanswered`.
+   */
+  ask(send: (promptId: string) => void, withdrawn: AbortSignal | undefined, withdraw: (promptId: string) => void, unanswered: A): Promise<A> {
     return new Promise((resolve) => {
       const promptId = randomBytes(8).toString('hex');
-      this.waiting.set(promptId, resolve);
+      const onWithdrawn = () => {
+        if (!this.waiting.delete(promptId)) return;
+        withdraw(promptId);
+        resolve(unanswered);
+      };
+      this.waiting.set(promptId, (answer) => {
+        withdrawn?.removeEventListener('abort', onWithdrawn);
+        resolve(answer);
+      });
       send(promptId);
+      if (withdrawn?.aborted) onWithdrawn();
+      else withdrawn?.addEventListener('abort', onWithdrawn, { once: true });
     });
   }
 

@@ -89,14 +89,19 @@ export function certAuthorityNote(ca: { file: string; line: number }): string {
 
 /** What the SSH transport asks a person, and how (a terminal, the launcher's dialogs). */
 export interface SshQuestions {
-  /** called for an unknown host key; resolve true to accept (then it is written to knownHostsFile) */
-  confirmUnknownHostKey?: (p: HostKeyPrompt) => Promise<boolean>;
+  /**
+   * Called for an unknown host key; resolve true to accept (then it is written to
+   * knownHostsFile). Each question gets a signal that aborts when its answer is no longer
+   * wanted (the handshake failed, was cancelled, or the server closed the connection while the
+   * person was asked): a dialog showing the question should close then.
+   */
+  confirmUnknownHostKey?: (p: HostKeyPrompt, withdrawn: AbortSignal) => Promise<boolean>;
   /**
    * Called when a server wants more than the key (AuthenticationMethods
    * publickey,keyboard-interactive: a one-time code; or a password): resolve the answers, one per
    * prompt, or null when the person declines. Never stored. Without it, only the key is offered.
    */
-  answerPrompts?: (p: SshAuthPrompt) => Promise<string[] | null>;
+  answerPrompts?: (p: SshAuthPrompt, withdrawn: AbortSignal) => Promise<string[] | null>;
 }
 
 export interface OpenSshTransportOptions extends SshQuestions {
@@ -579,11 +584,16 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
   /** Time a person was asked (a host key, a prompt): not the link's, and not the handshake's timeout. */
   let personMs = 0;
   let asking = 0;
-  const askPerson = async <T>(ask: () => Promise<T>): Promise<T> => {
+  /** Aborted when the handshake is over: a question still open then is withdrawn. */
+  const over = new AbortController();
+  /** What the person is being asked now, for the error when the server closes meanwhile. */
+  let askingFor = '';
+  const askPerson = async <T>(what: string, ask: (withdrawn: AbortSignal) => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     asking++;
+    askingFor = what;
     try {
-      return await ask();
+      return await ask(over.signal);
     } finally {
       asking--;
       personMs += performance.now() - t0;
@@ -630,7 +640,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
         const certAuthority = result.certAuthorityLine === undefined ? undefined : { file, line: result.certAuthorityLine };
         const withCa = certAuthority ? { certAuthority } : {};
         const confirm = o.confirmUnknownHostKey;
-        const accepted = confirm ? await askPerson(() => confirm({ host, port, keyType, fingerprint, ...jumpDetail, ...withCa })) : false;
+        const accepted = confirm ? await askPerson('whether to trust its host key', (withdrawn) => confirm({ host, port, keyType, fingerprint, ...jumpDetail, ...withCa }, withdrawn)) : false;
         if (accepted) {
           await appendHostKey(knownHosts, host, port, keyType, key);
           return true;
@@ -657,7 +667,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
   let declined = false;
   const answer = o.answerPrompts;
   const ask = (name: string, instructions: string, prompts: { prompt: string; echo: boolean }[]): Promise<string[] | null> =>
-    askPerson(() => answer!({ host, port, user, ...jumpDetail, name, instructions, prompts, attempt: promptsAnswered + 1 }));
+    askPerson('for the code or password it wants', (withdrawn) => answer!({ host, port, user, ...jumpDetail, name, instructions, prompts, attempt: promptsAnswered + 1 }, withdrawn));
   /** What the asking side said instead of answers (e.g. the CLI with no terminal to ask on). */
   let declineError: RoamlabError | undefined;
   const decline = (err?: unknown) => {
@@ -770,17 +780,31 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
         return declineError ?? new RoamlabError('cancelled', `Signing in to the ${noun} ${hostLabel(host, port)} was cancelled.`, 'Sign in again when you have the code or password at hand.', { host, port, declined: true, ...jumpDetail });
       }
       // ssh2 reports a refused host key as a generic handshake error; ours says why.
-      return hostKeyError ?? mapConnectError(err, hop, o.ssh.identityFile, afterKey, promptsAnswered);
+      if (hostKeyError) return hostKeyError;
+      // Servers give a sign-in only so long (sshd's LoginGraceTime, 2 minutes by default).
+      if (asking > 0 && err.level !== 'client-authentication') {
+        return new RoamlabError(
+          'ssh-unreachable',
+          `The ${noun} ${hostLabel(host, port)} closed the connection while Roamlab was asking you ${askingFor}.`,
+          'SSH servers wait only a minute or two for a sign-in. Try again, and answer when asked.',
+          { host, port, whileAsking: true, ...jumpDetail },
+          { cause: err },
+        );
+      }
+      return mapConnectError(err, hop, o.ssh.identityFile, afterKey, promptsAnswered);
     };
+    // The error is made before cleanup(), which withdraws a question still open.
     const onError = (err: SshError) => {
+      const e = failure(err);
       cleanup();
       client.end();
       sock.destroy();
-      reject(failure(err));
+      reject(e);
     };
     const onClose = () => {
+      const e = failure(new Error('connection closed during handshake'));
       cleanup();
-      reject(failure(new Error('connection closed during handshake')));
+      reject(e);
     };
     const onReady = () => {
       cleanup();
@@ -802,6 +826,7 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
       client.removeListener('close', onClose);
       client.removeListener('ready', onReady);
       o.signal?.removeEventListener('abort', onAbort);
+      over.abort();
     };
     if (o.signal?.aborted) return onAbort();
     o.signal?.addEventListener('abort', onAbort, { once: true });

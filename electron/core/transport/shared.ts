@@ -1,0 +1,201 @@
+import { RoamlabError } from '../errors';
+import type { FacilityProfile } from '../profile/schema';
+import type { OpenTransportOptions } from './open';
+import type { HubTransport } from './transport';
+
+/**
+ * One SSH connection per facility, shared by everything in the process that talks to its hub —
+ * signing in, the servers list, stopping a server, the sessions and their reconnects — as
+ * OpenSSH's ControlMaster shares one between `ssh` commands. A gateway that asks for a one-time
+ * code after the key then asks once, not for every request; and every request after the first
+ * skips the handshake's round trips.
+ *
+ * - A lease is a HubTransport whose close() gives it back. The connection stays open for
+ *   `idleMs` after its last lease is given back (OpenSSH's ControlPersist), then closes.
+ * - A connection that is lost by itself (its keepalives unanswered, the gateway gone) leaves
+ *   the pool at once; its leases' onLost listeners hear it, and the next lease opens a new one.
+ * - Leases asked for while a connection is being opened wait for that one (two sessions
+ *   reconnecting after one drop ask for one code, not two). The opening is aborted only when
+ *   every lease waiting for it was (an AbortSignal each).
+ * - Profiles without SSH are not shared: a direct transport is an HTTP agent, which a session
+ *   replaces after a drop to shed the sockets of the old network.
+ */
+export class SharedTransports {
+  private readonly open = new Map<string, Shared>();
+  private readonly opening = new Map<string, Opening>();
+  private closed = false;
+
+  constructor(
+    private readonly connect: (profile: FacilityProfile, o: OpenTransportOptions) => Promise<HubTransport>,
+    private readonly idleMs = 5 * 60_000,
+  ) {}
+
+  /**
+   * A transport to the profile's hub: the facility's open connection, or one being opened, or a
+   * new one. With `reuse: 'open'`, only an open connection is shared; otherwise this lease opens
+   * its own, asking `o`'s questions, and does not wait for (or let others wait for) an opening
+   * whose questions are someone else's — for a background refresh that must not ask anyone.
+   */
+  async lease(profile: FacilityProfile, o: OpenTransportOptions, reuse: 'any' | 'open' = 'any'): Promise<HubTransport> {
+    if (this.closed) throw new RoamlabError('cancelled', 'Roamlab is closing.', 'Nothing to do.');
+    if (!profile.ssh) return this.connect(profile, o);
+    const key = connectionKey(profile);
+    const current = this.open.get(key);
+    if (current && !current.lost) return current.lease();
+    if (reuse === 'open') return this.adopt(key, await this.connect(profile, o)).lease();
+    let opening = this.opening.get(key);
+    if (!opening) {
+      const controller = new AbortController();
+      const started: Opening = {
+        controller,
+        waiting: 0,
+        done: this.connect(profile, { ...o, signal: controller.signal }).then(
+          (t) => this.adopt(key, t),
+          (e: unknown) => {
+            throw e;
+          },
+        ),
+      };
+      void started.done
+        .finally(() => {
+          if (this.opening.get(key) === started) this.opening.delete(key);
+        })
+        .catch(() => undefined);
+      this.opening.set(key, started);
+      opening = started;
+    }
+    return this.wait(opening, o.signal);
+  }
+
+  /** Close every connection, given back or not (quitting). Later leases are refused. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    for (const o of this.opening.values()) o.controller.abort();
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((s) => s.end()));
+  }
+
+  /** How many connections are open now (for tests and the log). */
+  get size(): number {
+    return [...this.open.values()].filter((s) => !s.lost).length;
+  }
+
+  private async wait(opening: Opening, signal: AbortSignal | undefined): Promise<HubTransport> {
+    opening.waiting++;
+    let onAbort: (() => void) | undefined;
+    try {
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => {
+          // The last one waiting stops the opening (a reconnect overtaken by a network change).
+          if (--opening.waiting === 0) opening.controller.abort();
+          onAbort = undefined;
+          reject(new RoamlabError('cancelled', 'Connecting was cancelled.', 'Nothing to do.'));
+        };
+        if (signal?.aborted) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      const shared = await Promise.race([opening.done, aborted]);
+      return shared.lease();
+    } finally {
+      if (onAbort) {
+        opening.waiting--;
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  /** A new connection joins the pool — unless one for the facility is there, then it is its lessee's alone. */
+  private adopt(key: string, t: HubTransport): Shared {
+    const there = this.open.get(key);
+    const pooled = this.closed ? false : !there || there.lost;
+    const shared = new Shared(t, pooled ? this.idleMs : 0, () => {
+      if (this.open.get(key) === shared) this.open.delete(key);
+    });
+    if (pooled) this.open.set(key, shared);
+    return shared;
+  }
+}
+
+interface Opening {
+  controller: AbortController;
+  /** Leases waiting for it that have not been aborted. */
+  waiting: number;
+  done: Promise<Shared>;
+}
+
+/** Connections to one facility are shared only while the profile says the same about how to get there. */
+function connectionKey(p: FacilityProfile): string {
+  return JSON.stringify([p.id, p.hub.url, p.ssh]);
+}
+
+/** One shared connection and its leases. */
+class Shared {
+  private leases = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private ended = false;
+  lost = false;
+
+  constructor(
+    private readonly inner: HubTransport,
+    /** How long it stays open with no lease; 0: closed with its last lease (not pooled). */
+    private readonly idleMs: number,
+    private readonly leave: () => void,
+  ) {
+    inner.onLost?.(() => {
+      this.lost = true;
+      this.leave();
+      // Nobody holds it: nobody will close it.
+      if (this.leases === 0) void this.end();
+    });
+  }
+
+  lease(): HubTransport {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.leases++;
+    const inner = this.inner;
+    let given = false;
+    const give = async () => {
+      if (given) return;
+      given = true;
+      await this.giveBack();
+    };
+    return {
+      get hubUrl() {
+        return inner.hubUrl;
+      },
+      get agent() {
+        return inner.agent;
+      },
+      get describe() {
+        return inner.describe;
+      },
+      get rttMs() {
+        return inner.rttMs;
+      },
+      close: give,
+      onLost: inner.onLost ? (listener) => inner.onLost!(listener) : undefined,
+    };
+  }
+
+  private async giveBack(): Promise<void> {
+    if (--this.leases > 0) return;
+    if (this.lost || this.idleMs === 0) return this.end();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.leave();
+      void this.end();
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+
+  async end(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.ended) return;
+    this.ended = true;
+    this.leave();
+    await this.inner.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The app's one SSH connection per facility (core/transport/shared.ts), as a person at a
+ * two-factor gateway meets it: the code asked at sign-in is the last one asked while Roamlab
+ * stays connected — the servers list, a start, a second server — and one drop asks once for
+ * every session on it. Real OpenSSH with PAM and pam_oath (TOTP codes), JupyterHub 3.0, the
+ * Secret Service keychain; the launcher service as the app's windows drive it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoamlabEvent, SessionView } from '../../electron/common/ipc-contract';
+import { LauncherService } from '../../electron/core/app/launcher-service';
+import { OsKeychain } from '../../electron/core/keychain/os-keychain';
+import { startHub, type RigHub } from '../rig/hubs';
+import { startKeyring, type RigKeyring } from '../rig/keyring';
+import { startSshd, type RigSshd } from '../rig/sshd';
+import { makeHome } from './helpers/cli';
+import { hubApi } from './helpers/hub';
+import { until } from './helpers/wait';
+
+const USER = 'olga';
+const IDLE_MS = 3000;
+/** How long the gateway waits for a sign-in to finish before it closes the connection. */
+const GRACE_S = 4;
+let keyring: RigKeyring;
+let gate: RigSshd;
+let hub: RigHub;
+let service: LauncherService;
+const events: RoamlabEvent[] = [];
+/** The one-time codes the gateway asked for, as the app's dialog shows them. */
+const prompts: Extract<RoamlabEvent, { type: 'ssh-prompt' }>[] = [];
+/** While set, the person does not answer (the code is not at hand yet). */
+let away = false;
+
+const views = (sessionId: string): SessionView[] => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === sessionId ? [e.session] : []));
+const lastView = (sessionId: string) => views(sessionId).at(-1);
+
+beforeAll(async () => {
+  keyring = await startKeyring();
+  Object.assign(process.env, keyring.env);
+  [gate, hub] = await Promise.all([startSshd({ otp: {}, extraConfig: [`LoginGraceTime ${GRACE_S}`] }), startHub({ flavor: 'jh3' })]);
+  const home = makeHome([
+    {
+      schema: 1,
+      id: 'twofa',
+      name: 'Two-factor facility',
+      hub: { url: hub.url },
+      ssh: { host: '127.0.0.1', port: gate.port, user: gate.user, identityFile: gate.identityFile, knownHostsFile: gate.knownHostsFile },
+      classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
+    },
+  ]);
+  service = new LauncherService({ home, keychain: new OsKeychain(), hooks: { openLab: async () => undefined }, sshIdleMs: IDLE_MS });
+  service.on('event', (e) => {
+    events.push(e);
+    // The person at the dialog: types the code the authenticator shows now.
+    if (e.type === 'ssh-prompt') {
+      prompts.push(e);
+      if (!away) service.answerSshPrompt(e.promptId, [gate.otp!.next()]);
+    }
+  });
+  await service.listFacilities();
+}, 240_000);
+
+afterAll(async () => {
+  await service?.dispose();
+  if (hub) for (const name of ['', 'second']) await hubApi(hub, 'DELETE', `users/${USER}/servers/${name}`).catch(() => undefined);
+  await hub?.stop();
+  await gate?.stop();
+  await keyring?.stop();
+}, 90_000);
+
+describe('one SSH connection per facility, shared', () => {
+  const sessions: string[] = [];
+
+  it('a code not typed before the gateway gives up (LoginGraceTime): its dialog is withdrawn, and sign-in fails saying so', async () => {
+    away = true;
+    try {
+      const signingIn = service.signIn('twofa', USER, hub.password, true);
+      await until(() => prompts.length === 1, 30_000, 'the code asked for');
+      await expect(signingIn).rejects.toMatchObject({
+        kind: 'ssh-unreachable',
+        message: `The SSH gateway 127.0.0.1:${gate.port} closed the connection while Roamlab was asking you for the code or password it wants.`,
+        hint: 'SSH servers wait only a minute or two for a sign-in. Try again, and answer when asked.',
+      });
+      await until(() => events.some((e) => e.type === 'prompt-withdrawn' && e.promptId === prompts[0]!.promptId), 5000, 'the question withdrawn');
+      // Answering it now changes nothing.
+      expect(service.answerSshPrompt(prompts[0]!.promptId, ['123456'])).toBe(false);
+    } finally {
+      away = false;
+    }
+  }, 60_000);
+
+  it('asks for the code at sign-in, and not again for the servers list, a start, or a second server', async () => {
+    const before = prompts.length;
+    await service.signIn('twofa', USER, hub.password, true);
+    expect(prompts.length - before).toBe(1);
+    // The list nobody asked for, which never asks: listed, not "unreachable".
+    const listed = await service.listServers();
+    expect(listed.unreachable).toEqual([]);
+    for (const name of ['', 'second']) {
+      const view = service.startSession('twofa', 'small', name);
+      sessions.push(view.sessionId);
+      await until(() => lastView(view.sessionId)?.state === 'ready', 120_000, `server "${name}" ready`);
+    }
+    const servers = (await service.listServers()).servers.map((s) => [s.serverName, s.ready]);
+    expect(servers).toEqual(expect.arrayContaining([['', true], ['second', true]]));
+    expect(prompts.length - before).toBe(1);
+  }, 300_000);
+
+  it('the gateway restarts under two sessions: one code brings both back', async () => {
+    const before = prompts.length;
+    await gate.restart();
+    for (const sid of sessions) {
+      await until(() => lastView(sid)?.state === 'ready' && lastView(sid)?.reason.startsWith('Back') === true, 60_000, `session ${sid} back`);
+      expect(views(sid).map((v) => v.state)).toContain('reconnecting');
+    }
+    expect(prompts.length - before).toBe(1);
+  }, 120_000);
+
+  it('once nothing uses it, the connection closes: the list says why it is missing, asking nothing; Stop asks', async () => {
+    for (const sid of sessions) await service.closeSession(sid);
+    const before = prompts.length;
+    // Still open for a while: listed without a code.
+    expect((await service.listServers()).unreachable).toEqual([]);
+    await new Promise((r) => setTimeout(r, IDLE_MS + 1000));
+    const reply = await service.listServers();
+    expect(prompts.length).toBe(before);
+    expect(reply.unreachable).toHaveLength(1);
+    expect(reply.unreachable[0]!.error.message).toBe("Two-factor facility's servers are not listed: its SSH gateway asks for a one-time code or password to connect, and Roamlab is not connected to it now.");
+    await service.stopServer('twofa', 'second');
+    expect(prompts.length).toBe(before + 1);
+    // ...and, connected again, the list is whole without another.
+    const after = await service.listServers();
+    expect(after.unreachable).toEqual([]);
+    expect(after.servers.map((s) => s.serverName)).not.toContain('second');
+    expect(prompts.length).toBe(before + 1);
+  }, 120_000);
+});
