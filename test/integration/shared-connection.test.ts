@@ -11,7 +11,7 @@ import { LauncherService } from '../../electron/core/app/launcher-service';
 import { OsKeychain } from '../../electron/core/keychain/os-keychain';
 import { startHub, type RigHub } from '../rig/hubs';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
-import { startSshd, type RigSshd } from '../rig/sshd';
+import { childPids, startSshd, type RigSshd } from '../rig/sshd';
 import { makeHome } from './helpers/cli';
 import { hubApi } from './helpers/hub';
 import { until } from './helpers/wait';
@@ -133,4 +133,12 @@ describe('one SSH connection per facility, shared', () => {
     expect(after.servers.map((s) => s.serverName)).not.toContain('second');
     expect(prompts.length).toBe(before + 1);
   }, 120_000);
+
+  it('signing out disconnects: the gateway sees the connection end at once', async () => {
+    // sshd runs one process per connection.
+    expect(childPids(gate.pid!).length).toBeGreaterThan(0);
+    await service.signOut('twofa');
+    // At once: well before the IDLE_MS an unused connection is otherwise kept.
+    await until(() => childPids(gate.pid!).length === 0, IDLE_MS / 2, 'the SSH connection closed');
+  }, 30_000);
 });

@@ -206,6 +206,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     for (const [sid, live] of this.sessions) if (live.view.facilityId === facilityId) await this.closeSession(sid);
     const user = this.fstate(facilityId).username;
     if (user) await signOut(entry.profile, this.o.keychain, user);
+    await this.transports.forget(facilityId);
     await fs.rm(entry.file, { force: true });
     delete this.state.facilities[facilityId];
     await this.store.save(this.state);
@@ -302,6 +303,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const profile = this.profile(facilityId);
     const user = this.fstate(facilityId).username;
     if (user) await signOut(profile, this.o.keychain, user);
+    // Signed out is disconnected: the facility's SSH connection closes once no session holds it.
+    await this.transports.forget(facilityId);
     this.send({ type: 'facilities-changed' });
     return this.infoById(facilityId);
   }

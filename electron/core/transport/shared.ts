@@ -67,6 +67,20 @@ export class SharedTransports {
     return this.wait(opening, o.signal);
   }
 
+  /**
+   * Stop sharing the facility's connection (signed out, profile removed): closed now if nobody
+   * holds it, else when its last lease is given back. The next lease opens a new one.
+   */
+  async forget(facilityId: string): Promise<void> {
+    const ends: Promise<void>[] = [];
+    for (const [key, shared] of this.open) {
+      if (keyFacility(key) !== facilityId) continue;
+      this.open.delete(key);
+      ends.push(shared.retire());
+    }
+    await Promise.all(ends);
+  }
+
   /** Close every connection, given back or not (quitting). Later leases are refused. */
   async closeAll(): Promise<void> {
     this.closed = true;
@@ -129,6 +143,10 @@ function connectionKey(p: FacilityProfile): string {
   return JSON.stringify([p.id, p.hub.url, p.ssh]);
 }
 
+function keyFacility(key: string): string {
+  return (JSON.parse(key) as [string])[0];
+}
+
 /** One shared connection and its leases. */
 class Shared {
   private leases = 0;
@@ -139,7 +157,7 @@ class Shared {
   constructor(
     private readonly inner: HubTransport,
     /** How long it stays open with no lease; 0: closed with its last lease (not pooled). */
-    private readonly idleMs: number,
+    private idleMs: number,
     private readonly leave: () => void,
   ) {
     inner.onLost?.(() => {
@@ -177,6 +195,12 @@ class Shared {
       close: give,
       onLost: inner.onLost ? (listener) => inner.onLost!(listener) : undefined,
     };
+  }
+
+  /** Out of the pool: closed now if nobody holds it, else with its last lease. */
+  async retire(): Promise<void> {
+    this.idleMs = 0;
+    if (this.leases === 0) await this.end();
   }
 
   private async giveBack(): Promise<void> {

@@ -165,6 +165,23 @@ describe('SharedTransports', () => {
     expect(connect).toHaveBeenCalledTimes(2);
   });
 
+  it('forgets a facility (signed out): closed now when idle, else with its last lease; the next lease opens anew', async () => {
+    const { connect, made } = rig();
+    const pool = new SharedTransports(connect);
+    await (await pool.lease(viaSsh, opts)).close();
+    await pool.forget('f');
+    expect(made[0]!.closed).toBe(true);
+    const held = await pool.lease(viaSsh, opts);
+    await pool.forget('f');
+    expect(made[1]!.closed).toBe(false);
+    const fresh = await pool.lease(viaSsh, opts);
+    expect(fresh.describe).toBe('ssh #3');
+    await held.close();
+    expect(made[1]!.closed).toBe(true);
+    await pool.forget('another');
+    expect(made[2]!.closed).toBe(false);
+  });
+
   it('closes everything on closeAll, held or not, and refuses later leases', async () => {
     const { connect, made } = rig();
     const pool = new SharedTransports(connect);
