@@ -379,6 +379,80 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
   });
 });
 
+describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not reached at', () => {
+  // A facility whose hub is public at one name (public_url) and reached through its SSH gateway at
+  // another (the profile's hub.url, an inside address). The hub and its servers then name the
+  // public address in absolute redirects: the server's OAuth redirect to the hub's authorize
+  // page, and the hub's back to the server's callback. Nothing answers at that address here, as
+  // from a laptop outside the facility's network nothing may: those redirects must stay on the
+  // gateway.
+  let hub: RigHub;
+  let env: NodeJS.ProcessEnv;
+  const id = 'rig-public-url';
+  const user = 'dave';
+  const publicUrl = 'https://jupyter.facility.invalid/jhub/';
+
+  beforeAll(async () => {
+    hub = await startHub({ flavor: 'jh5', prefix: '/jhub/', publicUrl });
+    const home = makeHome([
+      {
+        schema: 1,
+        id,
+        name: 'Test facility (public_url)',
+        hub: { url: hub.url },
+        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
+      },
+    ]);
+    env = { ROAMLAB_HOME: home, ...keyring.env };
+  });
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it("the page computes 6*7; the hub's redirects to its public address stay on the gateway", async () => {
+    const login = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(0);
+    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
+    try {
+      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+      const gateway = new URL(ready.url!).origin;
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      const visited: string[] = [];
+      page.on('request', (r) => {
+        if (r.isNavigationRequest()) visited.push(r.url());
+      });
+      await page.goto(ready.url!);
+      await page.waitForURL((u) => u.origin === gateway && u.pathname.startsWith(`/jhub/user/${user}/lab`), { timeout: 60_000 });
+      expect(await sixTimesSevenInLab(page, 'public-url-lab-42')).toContain('42');
+      // The hub's redirects, as a typed address or JupyterLab's hub menu meet them; this hub
+      // names its public address in some (/jhub/hub/ → https://jupyter.facility.invalid/jhub/hub/).
+      // (The hub's own pages want its login cookie, not the gateway's token: they show its login.)
+      for (const [from, to] of [
+        ['/jhub/hub/', '/jhub/hub/'],
+        ['/jhub/user-redirect/tree', '/jhub/hub/'],
+        [`/jhub/hub/user/${user}/`, `/jhub/user/${user}/`],
+        ['/jhub/', '/jhub/'],
+      ]) {
+        await page.goto(gateway + from!);
+        await page.waitForLoadState('domcontentloaded');
+        expect(new URL(page.url()).origin, `${from} → ${page.url()}`).toBe(gateway);
+        expect(new URL(page.url()).pathname.startsWith(to!), `${from} → ${page.url()}`).toBe(true);
+      }
+      expect(visited.filter((u) => !u.startsWith(gateway))).toEqual([]);
+      await context.close();
+      session.child.kill('SIGINT');
+      expect(await session.exited).toBe(0);
+    } finally {
+      session.child.kill('SIGKILL');
+    }
+    expect((await runCli(['stop', id], env)).code).toBe(0);
+  });
+});
+
 describe('roamlab at a terminal, through a gateway that asks for a one-time code after the key (PAM, pam_oath)', () => {
   let hub: RigHub;
   let otpSshd: RigSshd;

@@ -91,6 +91,13 @@ export interface StartHubOptions {
    */
   subdomains?: boolean;
   /**
+   * JupyterHub.public_url: the address the hub and its servers name in absolute redirects (a
+   * server's OAuth redirect to the hub's authorize page, and back), as a facility whose hub is
+   * public at one name and reached through its SSH gateway at another runs it. Nothing answers
+   * at this address here.
+   */
+  publicUrl?: string;
+  /**
    * Run the hub (and proxy, servers, kernels) inside this network namespace: `ip netns exec NS
    * /usr/sbin/chroot ...` (jh5) or `ip netns exec NS /usr/bin/jupyterhub` (jh3). Needs adminIp.
    */
@@ -368,6 +375,7 @@ export async function startHub(opts: StartHubOptions): Promise<RigHub> {
   if (opts.shortRuntime !== undefined) hubEnv.ROAMLAB_RIG_SHORT_RUNTIME = String(opts.shortRuntime);
   if (metrics) hubEnv.ROAMLAB_RIG_METRICS_DIR = `${runDir}/metrics`;
   if (opts.subdomains) hubEnv.ROAMLAB_RIG_SUBDOMAIN_HOST = `http://localhost:${port}`;
+  if (opts.publicUrl) hubEnv.ROAMLAB_RIG_PUBLIC_URL = opts.publicUrl;
 
   const cfg = `${runDir}/jupyterhub_config.py`;
   // `ip netns exec` execs what follows after setns, so the child stays the hub's own process.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   cookieName,
+  hubPublicOrigin,
   judgeRequest,
   readCookie,
   rewriteLocation,
@@ -61,6 +62,25 @@ describe('gateway policy', () => {
     );
     expect(rewriteLocation('/jhub/hub/login', ['https://hub.example.org'], PORT)).toBe('/jhub/hub/login');
     expect(rewriteLocation('https://sso.example.org/login', ['https://hub.example.org'], PORT)).toBe('https://sso.example.org/login');
+  });
+
+  it("learns the hub's public_url from a redirect into JupyterHub's own paths, and from nothing else", () => {
+    const hub = new URL('http://10.0.0.5:8000/jhub/');
+    const pub = 'https://jupyter.facility.org';
+    expect(hubPublicOrigin(`${pub}/jhub/hub/`, hub)).toBe(pub);
+    expect(hubPublicOrigin(`${pub}/jhub/hub/user-redirect/tree`, hub)).toBe(pub);
+    expect(hubPublicOrigin(`${pub}/jhub/user/a/lab?redirects=1`, hub)).toBe(pub);
+    expect(hubPublicOrigin(`${pub}/jhub/hub/api/oauth2/authorize?client_id=jupyterhub-user-a`, hub)).toBe(pub);
+    // Then its redirects, to any path, stay on the gateway.
+    expect(rewriteLocation(`${pub}/jhub/`, [hub.origin, pub], PORT)).toBe(`http://127.0.0.1:${PORT}/jhub/`);
+    expect(hubPublicOrigin('/jhub/hub/home', hub)).toBeUndefined(); // relative: the hub's own
+    expect(hubPublicOrigin('http://10.0.0.5:8000/jhub/hub/home', hub)).toBeUndefined(); // the hub's origin already
+    expect(hubPublicOrigin(`${pub}/hub/home`, hub)).toBeUndefined(); // not under the hub's base path
+    expect(hubPublicOrigin(`${pub}/jhub/`, hub)).toBeUndefined(); // the bare base path says too little
+    expect(hubPublicOrigin('https://sso.facility.org/realms/x/protocol/openid-connect/auth', hub)).toBeUndefined(); // a login service
+    expect(hubPublicOrigin('https://github.com/login/oauth/authorize', hub)).toBeUndefined();
+    expect(hubPublicOrigin('javascript:alert(1)', hub)).toBeUndefined();
+    expect(hubPublicOrigin('not a url', hub)).toBeUndefined();
   });
 
   it('tells the proxy\'s "no route" 404 for a server API call from the server\'s own 404', () => {

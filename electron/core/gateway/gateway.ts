@@ -13,6 +13,7 @@ import {
   gatewayOrigin,
   judgeRequest,
   readCookie,
+  hubPublicOrigin,
   rewriteLocation,
   rewriteSetCookie,
   sameSecret,
@@ -87,6 +88,8 @@ export class LocalGateway {
   private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
   /** Kernel sockets relayed so far ("KERNEL:SESSION" of the page) → the session_id used upstream. */
   private readonly kernelSessions = new Map<string, string>();
+  /** The hub's public_url origin, learned from its redirects (policy.ts hubPublicOrigin). */
+  private readonly hubPublicOrigins = new Set<string>();
   private readonly transport: HubTransport;
   private boundPort = 0;
   private linkIsUp = true;
@@ -300,7 +303,14 @@ export class LocalGateway {
     if (setCookie) headers['set-cookie'] = setCookie.map(rewriteSetCookie);
     const location = hubRes.headers.location;
     if (location) {
-      const upstream = [this.transport.hubUrl.origin, ...(this.options.serverHost ? [this.options.serverHost.origin] : [])];
+      // A hub with public_url names it in some absolute redirects: that origin is the hub too,
+      // and stays on the gateway like the hub's own, for this and every later redirect.
+      const learned = hubPublicOrigin(location, this.transport.hubUrl);
+      if (learned && !this.hubPublicOrigins.has(learned)) {
+        this.hubPublicOrigins.add(learned);
+        this.options.log?.(`gateway: the hub's redirects name ${learned} (its public_url); they stay on the gateway`);
+      }
+      const upstream = [this.transport.hubUrl.origin, ...(this.options.serverHost ? [this.options.serverHost.origin] : []), ...this.hubPublicOrigins];
       headers.location = rewriteLocation(location, upstream, this.boundPort);
     }
     if (status === 200 && isLabPageRequest(req.method, req.url) && /^text\/html\b/i.test(hubRes.headers['content-type'] ?? '') && !hubRes.headers['content-encoding']) {

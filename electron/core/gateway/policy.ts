@@ -85,9 +85,32 @@ export function rewriteSetCookie(cookie: string): string {
     .join('; ');
 }
 
+/** Where JupyterHub serves what it serves, under its base path: its own pages and API, the users' servers. */
+const HUB_NAMESPACES = ['hub/', 'user/', 'user-redirect/', 'services/'];
+
 /**
- * A Location the hub sends: absolute URLs on the origins the gateway forwards to (the hub's, and
- * on a hub with subdomain_host the user's own) come back onto the gateway's.
+ * The hub's public address, when a redirect gives it away. A hub with `public_url` set (its name
+ * outside, where the profile reaches it at another, through the SSH gateway) names that address
+ * in some absolute redirects (`…/hub/` → `<public_url>hub/`, `…/user-redirect/…`). A Location on
+ * another origin to a path in JupyterHub's own namespaces under the hub's base path is taken as
+ * the hub's. Undefined for any other Location (a login service, a relative one).
+ */
+export function hubPublicOrigin(location: string, hubUrl: URL): string | undefined {
+  try {
+    const u = new URL(location);
+    if (u.origin === hubUrl.origin || (u.protocol !== 'https:' && u.protocol !== 'http:')) return undefined;
+    const base = hubUrl.pathname;
+    if (HUB_NAMESPACES.some((n) => u.pathname.startsWith(base + n))) return u.origin;
+  } catch {
+    // relative: on the hub's own origin
+  }
+  return undefined;
+}
+
+/**
+ * A Location the hub sends: absolute URLs on the origins the gateway forwards to (the hub's, on
+ * a hub with subdomain_host the user's own, and the hub's public_url once known) come back onto
+ * the gateway's.
  */
 export function rewriteLocation(location: string, upstreamOrigins: readonly string[], port: number): string {
   try {

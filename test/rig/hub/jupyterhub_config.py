@@ -24,6 +24,8 @@
 #   ROAMLAB_RIG_PROXY_CMD        configurable-http-proxy executable (default /usr/bin/configurable-http-proxy)
 #   ROAMLAB_RIG_SHORT_RUNTIME    when set: add the 'short' class (1 GB, 1 core) with this runtime limit in seconds
 #   ROAMLAB_RIG_SUBDOMAIN_HOST   when set: JupyterHub.subdomain_host (each user's server on a host of its own)
+#   ROAMLAB_RIG_PUBLIC_URL       when set: JupyterHub.public_url (the address the hub names in absolute redirects,
+#                                e.g. a single-user server's OAuth redirect to the hub)
 #   ROAMLAB_RIG_METRICS_DIR      when set: directory holding the roamlab_rig_metrics package and its config
 #                                (test/rig/metrics, as the hub sees it); single-user servers then serve
 #                                jupyter-resource-usage's api/metrics/v1. Unset: no such endpoint (404).
@@ -94,6 +96,8 @@ else:
     c.ConfigurableHTTPProxy.command = ['/bin/sh', '-c', f'exec "$0" "$@" --ip {shlex.quote(BIND_IP)}', PROXY_CMD]
 if SUBDOMAIN_HOST:
     c.JupyterHub.subdomain_host = SUBDOMAIN_HOST
+if os.environ.get('ROAMLAB_RIG_PUBLIC_URL'):
+    c.JupyterHub.public_url = os.environ['ROAMLAB_RIG_PUBLIC_URL']
 c.ConfigurableHTTPProxy.auth_token = secrets.token_hex(32)
 c.ConfigurableHTTPProxy.pid_file = os.path.join(RUN_DIR, 'proxy.pid')
 c.ConfigurableHTTPProxy.should_start = True
