@@ -539,6 +539,33 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
     expect([...r.output.matchAll(/"name":"([a-z]+)"/g)].map((m) => m[1]).at(-1)).toBe('ended');
   }, 300_000);
 
+  it('a code not typed before the gateway gives up (LoginGraceTime): the question goes, and the error says why', async () => {
+    const impatient = await startSshd({ otp: {}, extraConfig: ['LoginGraceTime 3'] });
+    try {
+      const home = makeHome([
+        {
+          schema: 1,
+          id: 'impatient',
+          name: 'Impatient gateway',
+          hub: { url: hub.url },
+          ssh: { host: '127.0.0.1', port: impatient.port, user: impatient.user, identityFile: impatient.identityFile, knownHostsFile: impatient.knownHostsFile },
+          classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
+        },
+      ]);
+      // Nobody types: the turn only waits for the question, and sends nothing.
+      const r = await runCliInTerminal(['login', 'impatient', '--user', user], { ...env, ROAMLAB_HOME: home }, [
+        { expect: /Password for dora at Impatient gateway: /, send: hub.password },
+        { expect: /One-time password \(OATH\) for `root': / },
+      ], 60_000);
+      expect(r.output).toMatch(/One-time password \(OATH\) for `root':  \(no longer needed\)\r?\n/);
+      expect(r.output).toContain(`The SSH gateway 127.0.0.1:${impatient.port} closed the connection while Roamlab was asking you for the code or password it wants.`);
+      expect(r.output).toContain('SSH servers wait only a minute or two for a sign-in. Try again, and answer when asked.');
+      expect(r.code).not.toBe(0);
+    } finally {
+      await impatient.stop();
+    }
+  }, 90_000);
+
   it('with no terminal to ask on, says what the gateway asks for and where to answer it', async () => {
     const r = await runCli(['status', id], env);
     expect(r.code).toBe(3);
