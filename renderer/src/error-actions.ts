@@ -96,6 +96,11 @@ export function errorAction(error: ErrorInfo): ErrorAction {
       }
       return { action: 'fix-profile', text: 'Check the SSH user and key in the facility profile.' };
     case 'ssh-auth-failed':
+      // What was typed at the gateway's prompt (a one-time code), or no one there to type it,
+      // or a second step nobody could be asked for: the profile is fine, another try is the way.
+      if (error.details.prompted !== undefined || error.details.methods !== undefined) {
+        return { action: 'retry', text: 'Try again with a fresh code or the right password.' };
+      }
       return { action: 'fix-profile', text: 'Check the SSH user and key in the facility profile.' };
     case 'keychain-unavailable':
       return { action: 'keychain', text: 'Unlock or start the system keychain, then try again.' };

@@ -21,6 +21,14 @@ describe('errorAction: what the launcher offers for each error kind', () => {
     expect(errorAction(err(kind))).toMatchObject({ action, text });
   });
 
+  it('an SSH sign-in refused: the key is the profile\'s to fix, a code or a missing person is another try', () => {
+    expect(errorAction(err('ssh-auth-failed', { host: 'g', port: 22, user: 'u' })).action).toBe('fix-profile');
+    // A wrong one-time code; the servers list that may not ask for one; a second step nobody could be asked for.
+    for (const d of [{ prompted: 2 }, { prompted: 0 }, { methods: 'keyboard-interactive' }]) {
+      expect(errorAction(err('ssh-auth-failed', d))).toEqual({ action: 'retry', text: 'Try again with a fresh code or the right password.' });
+    }
+  });
+
   it('429 waits as long as the hub asked, rounded up', () => {
     expect(errorAction(err('hub-rate-limited', { retryAfterSeconds: 7 }))).toEqual({ action: 'retry-after', text: 'Try again in 7 s.', retryAfterSeconds: 7 });
     expect(retryAfter(err('hub-rate-limited', { retryAfterSeconds: 2.2 }))).toBe(3);
