@@ -50,7 +50,7 @@ export class SharedTransports {
         controller,
         waiting: 0,
         done: this.connect(profile, { ...o, signal: controller.signal }).then(
-          (t) => this.adopt(key, t),
+          (t) => this.adopt(key, t, !started.unshared),
           (e: unknown) => {
             throw e;
           },
@@ -73,6 +73,8 @@ export class SharedTransports {
    */
   async forget(facilityId: string): Promise<void> {
     const ends: Promise<void>[] = [];
+    // One still opening is its waiters' alone, closed with their leases.
+    for (const [key, opening] of this.opening) if (keyFacility(key) === facilityId) opening.unshared = true;
     for (const [key, shared] of this.open) {
       if (keyFacility(key) !== facilityId) continue;
       this.open.delete(key);
@@ -120,9 +122,9 @@ export class SharedTransports {
   }
 
   /** A new connection joins the pool — unless one for the facility is there, then it is its lessee's alone. */
-  private adopt(key: string, t: HubTransport): Shared {
+  private adopt(key: string, t: HubTransport, share = true): Shared {
     const there = this.open.get(key);
-    const pooled = this.closed ? false : !there || there.lost;
+    const pooled = share && !this.closed && (!there || there.lost);
     const shared = new Shared(t, pooled ? this.idleMs : 0, () => {
       if (this.open.get(key) === shared) this.open.delete(key);
     });
@@ -135,6 +137,8 @@ interface Opening {
   controller: AbortController;
   /** Leases waiting for it that have not been aborted. */
   waiting: number;
+  /** The facility was forgotten meanwhile: the connection is not shared once open. */
+  unshared?: boolean;
   done: Promise<Shared>;
 }
 

@@ -182,6 +182,19 @@ describe('SharedTransports', () => {
     expect(made[2]!.closed).toBe(false);
   });
 
+  it('does not share a connection that was still opening when its facility was forgotten', async () => {
+    const { connect, made, holdOpens } = rig();
+    const pool = new SharedTransports(connect);
+    const release = holdOpens();
+    const opening = pool.lease(viaSsh, opts);
+    await pool.forget('f');
+    release();
+    const t = await opening;
+    expect(pool.size).toBe(0);
+    await t.close();
+    expect(made[0]!.closed).toBe(true);
+  });
+
   it('closes everything on closeAll, held or not, and refuses later leases', async () => {
     const { connect, made } = rig();
     const pool = new SharedTransports(connect);
