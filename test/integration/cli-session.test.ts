@@ -557,7 +557,7 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
         { expect: /Password for dora at Impatient gateway: /, send: hub.password },
         { expect: /One-time password \(OATH\) for `root': / },
       ], 60_000);
-      expect(r.output).toMatch(/One-time password \(OATH\) for `root':  \(no longer needed\)\r?\n/);
+      expect(r.output).toMatch(/One-time password \(OATH\) for `root': {2}\(no longer needed\)\r?\n/);
       expect(r.output).toContain(`The SSH gateway 127.0.0.1:${impatient.port} closed the connection while Roamlab was asking you for the code or password it wants.`);
       expect(r.output).toContain('SSH servers wait only a minute or two for a sign-in. Try again, and answer when asked.');
       expect(r.code).not.toBe(0);

@@ -452,7 +452,9 @@ describe('host keys', () => {
 
     const accept = vi.fn(async () => true);
     const t = await connect({ ssh, confirmUnknownHostKey: accept });
-    expect(accept).toHaveBeenCalledWith({ host: '127.0.0.1', port: rig.port, keyType: 'ssh-ed25519', fingerprint: rig.hostKeyFingerprint });
+    expect(accept).toHaveBeenCalledWith({ host: '127.0.0.1', port: rig.port, keyType: 'ssh-ed25519', fingerprint: rig.hostKeyFingerprint }, expect.any(AbortSignal));
+    // Its question is withdrawn once the handshake is over (a dialog still open then would close).
+    expect((accept.mock.calls[0] as unknown[])[1]).toMatchObject({ aborted: true });
     expect((await get(`http://127.0.0.1:${hubPort}/ok`, t.agent)).status).toBe(200);
 
     const found = execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${rig.port}`, '-f', file], { encoding: 'utf8' });
@@ -479,7 +481,7 @@ describe('host keys', () => {
       keyType: 'ssh-ed25519',
       fingerprint: rig.hostKeyFingerprint,
       certAuthority: { file, line: 2 },
-    });
+    }, expect.any(AbortSignal));
     expect(err.message).toContain(`${file} (line 2) trusts this host through a certificate authority`);
     expect(err.message).toContain(rig.hostKeyFingerprint);
   });
