@@ -14,6 +14,7 @@ export const CHANNEL_NAMES = [
   'signIn',
   'signInWithWebPage',
   'signOut',
+  'disconnectFacility',
   'startSession',
   'switchClass',
   'cancelSession',

@@ -38,6 +38,12 @@ export interface FacilityInfo {
   hubOrigin: string;
   /** "gate.example.org:22" when the hub is reached through an SSH gateway. */
   via?: string;
+  /**
+   * Through an SSH gateway: whether Roamlab holds a connection to it now (shared by the
+   * facility's sign-in, servers list and sessions, core/transport/shared.ts), so the next action
+   * asks no one-time code. Undefined without SSH.
+   */
+  sshConnected?: boolean;
   username?: string;
   /** A token is in the keychain for `username`. */
   signedIn: boolean;
@@ -205,6 +211,8 @@ export const requestSchemas = {
   /** Sign in through the hub's own page (SSO, two-factor) in a separate window. */
   signInWithWebPage: z.strictObject({ facilityId: id }),
   signOut: z.strictObject({ facilityId: id }),
+  /** Close the facility's SSH connection now (sessions on it keep theirs until they close). */
+  disconnectFacility: z.strictObject({ facilityId: id }),
   startSession: z.strictObject({ facilityId: id, classId: id, serverName: z.optional(serverName) }),
   /** Stop the facility's running server (another class), wait until it is gone, then start this class. */
   switchClass: z.strictObject({ facilityId: id, classId: id, serverName: z.optional(serverName) }),
@@ -247,6 +255,7 @@ export interface Replies {
   signIn: FacilityInfo;
   signInWithWebPage: FacilityInfo;
   signOut: FacilityInfo;
+  disconnectFacility: FacilityInfo;
   startSession: SessionView;
   switchClass: SessionView;
   cancelSession: SessionView;
@@ -312,6 +321,8 @@ export type RoamlabEvent =
    * cancelled, or the server closed the connection meanwhile): close its dialog.
    */
   | { type: 'prompt-withdrawn'; promptId: string }
+  /** The facility's shared SSH connection opened or closed (FacilityInfo.sshConnected). */
+  | { type: 'ssh-connection'; facilityId: string; connected: boolean }
   | { type: 'facilities-changed' }
   | { type: 'servers-changed' }
   | { type: 'bookmarks-changed' }

@@ -17,6 +17,7 @@ const CHANNEL_NAMES = [
   'signIn',
   'signInWithWebPage',
   'signOut',
+  'disconnectFacility',
   'startSession',
   'switchClass',
   'cancelSession',

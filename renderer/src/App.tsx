@@ -127,6 +127,10 @@ export function App() {
         case 'ssh-prompt':
           setPrompts((p) => [...p, e]);
           break;
+        case 'ssh-connection':
+          // The facility's SSH connection opened or closed: its badge, nothing to reload.
+          setList((l) => (l ? { ...l, facilities: l.facilities.map((f) => (f.id === e.facilityId ? { ...f, sshConnected: e.connected } : f)) } : l));
+          break;
         case 'prompt-withdrawn':
           // Nobody waits for the answer any more (the connection that asked is gone): close it.
           setPrompts((p) => p.filter((q) => q.promptId !== e.promptId));
@@ -311,6 +315,11 @@ export function App() {
               onSignInError={(e) => noteError(selected.id, e, false)}
               onSignOut={async () => {
                 const r = await call('signOut', { facilityId: selected.id });
+                if (r.ok) replaceFacility(r.value);
+                reportIfFailed(r);
+              }}
+              onDisconnect={async () => {
+                const r = await call('disconnectFacility', { facilityId: selected.id });
                 if (r.ok) replaceFacility(r.value);
                 reportIfFailed(r);
               }}

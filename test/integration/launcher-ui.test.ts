@@ -12,9 +12,10 @@ import { appStateStore } from '../../electron/core/state/app-state';
 import { startHub, type RigHub } from '../rig/hubs';
 import { freePort } from '../rig/ports';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
-import { startSshd, type RigSshd } from '../rig/sshd';
+import { childPids, startSshd, type RigSshd } from '../rig/sshd';
 import { launchChromium, screenshot, sixTimesSevenInLab } from './helpers/browser';
 import { makeHome } from './helpers/cli';
+import { until } from './helpers/wait';
 import { createInServer, hubApi } from './helpers/hub';
 import { bindBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
 
@@ -480,6 +481,15 @@ describe('the launcher window over the real core', () => {
     await page.locator('section.sessions[aria-busy="false"]').waitFor({ timeout: 30_000 });
     await expect(page.locator('[aria-label="Two-factor gateway unreachable"]').count()).resolves.toBe(0);
     await expect(page.locator('dialog.ssh-prompt[open]').count()).resolves.toBe(0);
+    // It says it is connected, in the list and the panel; Disconnect closes the connection.
+    await expect(page.locator('li[data-facility="otpgate"] .badge', { hasText: 'Connected' }).count()).resolves.toBe(1);
+    const connected = page.locator('.facility-panel .ssh-connected');
+    await expect(connected.innerText()).resolves.toContain('Connected to the SSH gateway');
+    await screenshot(page, 'launcher-ssh-connected');
+    await connected.locator('button', { hasText: 'Disconnect' }).click();
+    await connected.waitFor({ state: 'detached', timeout: 10_000 });
+    await expect(page.locator('li[data-facility="otpgate"] .badge', { hasText: 'Connected' }).count()).resolves.toBe(0);
+    await until(() => childPids(otpSshd.pid!).length === 0, 5000, 'the SSH connection closed');
   });
 
   it('waits as long as a rate-limited hub asks (429, Retry-After: 7) with Start counting down', async () => {

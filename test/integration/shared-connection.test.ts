@@ -134,8 +134,21 @@ describe('one SSH connection per facility, shared', () => {
     expect(prompts.length).toBe(before + 1);
   }, 120_000);
 
+  it('the facility says it is connected; Disconnect closes the connection at once and says so', async () => {
+    const info = (await service.listFacilities()).facilities.find((f) => f.id === 'twofa')!;
+    expect(info.sshConnected).toBe(true);
+    const told = events.length;
+    const after = await service.disconnectFacility('twofa');
+    expect(after.sshConnected).toBe(false);
+    expect(events.slice(told)).toContainEqual({ type: 'ssh-connection', facilityId: 'twofa', connected: false });
+    await until(() => childPids(gate.pid!).length === 0, IDLE_MS / 2, 'the SSH connection closed');
+  }, 30_000);
+
   it('signing out disconnects: the gateway sees the connection end at once', async () => {
-    // sshd runs one process per connection.
+    // Connected again (a code asked): sshd runs one process per connection.
+    const before = prompts.length;
+    await service.signIn('twofa', USER, hub.password, true);
+    expect(prompts.length).toBe(before + 1);
     expect(childPids(gate.pid!).length).toBeGreaterThan(0);
     await service.signOut('twofa');
     // At once: well before the IDLE_MS an unused connection is otherwise kept.

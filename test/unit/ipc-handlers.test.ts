@@ -27,6 +27,7 @@ const VALID: { [C in Channel]: RequestOf<C> } = {
   signIn: { facilityId: 'desy-naf', username: 'ana', password: 'correct horse', remember: true },
   signInWithWebPage: { facilityId: 'desy-naf' },
   signOut: { facilityId: 'desy-naf' },
+  disconnectFacility: { facilityId: 'desy-naf' },
   startSession: { facilityId: 'desy-naf', classId: 'small', serverName: 'beamtime' },
   switchClass: { facilityId: 'desy-naf', classId: 'large' },
   cancelSession: { sessionId: '0a1b2c3d4e5f6a7b' },

@@ -111,7 +111,11 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     this.store = appStateStore(o.home);
     this.bookmarks = new BookmarkStore(o.home);
     this.log = o.log ?? new Logger(path.join(o.home, 'logs', 'roamlab.log'));
-    this.transports = new SharedTransports((profile, t) => openTransport(profile, t), o.sshIdleMs);
+    this.transports = new SharedTransports(
+      (profile, t) => openTransport(profile, t),
+      o.sshIdleMs,
+      (facilityId, connected) => this.send({ type: 'ssh-connection', facilityId, connected }),
+    );
   }
 
   private send(event: RoamlabEvent): void {
@@ -153,6 +157,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       file,
       hubOrigin: hubBaseUrl(profile).origin,
       via: profile.ssh ? sshRoute(profile.ssh).map((h) => `${h.host}:${h.port}`).join(' → ') : undefined,
+      sshConnected: profile.ssh ? this.transports.connected(profile.id) : undefined,
       username: st.username,
       signedIn: token !== null,
       rememberPassword: st.rememberPassword,
@@ -306,6 +311,13 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     // Signed out is disconnected: the facility's SSH connection closes once no session holds it.
     await this.transports.forget(facilityId);
     this.send({ type: 'facilities-changed' });
+    return this.infoById(facilityId);
+  }
+
+  /** Close the facility's SSH connection now; open sessions keep theirs until they close. */
+  async disconnectFacility(facilityId: string): Promise<FacilityInfo> {
+    this.profile(facilityId);
+    await this.transports.forget(facilityId);
     return this.infoById(facilityId);
   }
 

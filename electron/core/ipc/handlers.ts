@@ -17,6 +17,7 @@ export function createHandlerTable(s: LauncherService): HandlerTable {
     signIn: (r) => s.signIn(r.facilityId, r.username, r.password, r.remember),
     signInWithWebPage: (r) => s.signInWithWebPage(r.facilityId),
     signOut: (r) => s.signOut(r.facilityId),
+    disconnectFacility: (r) => s.disconnectFacility(r.facilityId),
     startSession: async (r) => s.startSession(r.facilityId, r.classId, r.serverName ?? ''),
     switchClass: async (r) => s.switchClass(r.facilityId, r.classId, r.serverName ?? ''),
     cancelSession: async (r) => s.cancelSession(r.sessionId),

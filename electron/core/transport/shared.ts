@@ -28,7 +28,14 @@ export class SharedTransports {
   constructor(
     private readonly connect: (profile: FacilityProfile, o: OpenTransportOptions) => Promise<HubTransport>,
     private readonly idleMs = 5 * 60_000,
+    /** Told when a facility comes to have a shared connection, and when it no longer has one. */
+    private readonly onChange?: (facilityId: string, connected: boolean) => void,
   ) {}
+
+  /** Whether the facility has a shared connection now: what it asks next needs no new sign-in to its gateway. */
+  connected(facilityId: string): boolean {
+    return [...this.open].some(([key, s]) => !s.lost && keyFacility(key) === facilityId);
+  }
 
   /**
    * A transport to the profile's hub: the facility's open connection, or one being opened, or a
@@ -78,6 +85,7 @@ export class SharedTransports {
     for (const [key, shared] of this.open) {
       if (keyFacility(key) !== facilityId) continue;
       this.open.delete(key);
+      this.changed(key);
       ends.push(shared.retire());
     }
     await Promise.all(ends);
@@ -90,6 +98,11 @@ export class SharedTransports {
     const all = [...this.open.values()];
     this.open.clear();
     await Promise.all(all.map((s) => s.end()));
+  }
+
+  private changed(key: string): void {
+    const facilityId = keyFacility(key);
+    this.onChange?.(facilityId, this.connected(facilityId));
   }
 
   /** How many connections are open now (for tests and the log). */
@@ -126,9 +139,14 @@ export class SharedTransports {
     const there = this.open.get(key);
     const pooled = share && !this.closed && (!there || there.lost);
     const shared = new Shared(t, pooled ? this.idleMs : 0, () => {
-      if (this.open.get(key) === shared) this.open.delete(key);
+      if (this.open.get(key) !== shared) return;
+      this.open.delete(key);
+      this.changed(key);
     });
-    if (pooled) this.open.set(key, shared);
+    if (pooled) {
+      this.open.set(key, shared);
+      this.changed(key);
+    }
     return shared;
   }
 }

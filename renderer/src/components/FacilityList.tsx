@@ -53,6 +53,7 @@ export function FacilityList({ facilities, problems, selectedId, running, onSele
                 <span className="facility-meta">{f.via ? `via ${f.via}` : f.hubOrigin}</span>
                 <span className="facility-meta">
                   {f.signedIn ? <span className="badge ok">Signed in as {f.username}</span> : <span className="badge">Not signed in</span>}
+                  {f.sshConnected && <span className="badge ok">Connected</span>}
                   {n > 0 && <span className="badge run">{n === 1 ? '1 server running' : `${n} servers running`}</span>}
                 </span>
               </button>

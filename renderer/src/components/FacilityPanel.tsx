@@ -20,6 +20,8 @@ interface Props {
   onSignedIn(info: FacilityInfo): void;
   onSignInError(error: ErrorInfo): void;
   onSignOut(): void;
+  /** Close the facility's SSH connection (the next action signs in to the gateway again). */
+  onDisconnect(): void;
   /** The facility's server that runs now (this app's session on it, or what the hub reports). */
   running?: RunningServer;
   onStart(classId: string): void;
@@ -58,6 +60,19 @@ export function FacilityPanel(p: Props) {
             {f.hubOrigin}
             {f.via && ` · via ${f.via}`}
           </p>
+          {f.sshConnected && (
+            <p className="ssh-connected muted">
+              <span className="badge ok" title="Roamlab keeps this connection for a few minutes after its last use: what you do next needs no new sign-in to the gateway (no one-time code).">
+                Connected to the SSH gateway
+              </span>
+              {/* While a session here uses it, it stays: closing it would only mean another code for the next action. */}
+              {(!p.session || p.session.state === 'ended') && (
+                <button type="button" className="link" onClick={p.onDisconnect}>
+                  Disconnect
+                </button>
+              )}
+            </p>
+          )}
         </div>
         {f.signedIn && (
           <div className="who">

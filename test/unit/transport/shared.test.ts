@@ -157,6 +157,27 @@ describe('SharedTransports', () => {
     expect([a.describe, q.describe]).toContain(later.describe);
   });
 
+  it('says when a facility comes to have a connection and when it no longer has one', async () => {
+    vi.useFakeTimers();
+    const { connect, made } = rig();
+    const told: [string, boolean][] = [];
+    const pool = new SharedTransports(connect, 1000, (f, c) => told.push([f, c]));
+    expect(pool.connected('f')).toBe(false);
+    const a = await pool.lease(viaSsh, opts);
+    expect(told).toEqual([['f', true]]);
+    expect(pool.connected('f')).toBe(true);
+    await a.close();
+    vi.advanceTimersByTime(1001);
+    expect(told).toEqual([['f', true], ['f', false]]);
+    await pool.lease(viaSsh, opts);
+    made[1]!.lose();
+    expect(told.at(-1)).toEqual(['f', false]);
+    expect(pool.connected('f')).toBe(false);
+    await pool.lease(viaSsh, opts);
+    await pool.forget('f');
+    expect(told.slice(-2)).toEqual([['f', true], ['f', false]]);
+  });
+
   it('does not share direct transports (a session replaces its agent after a drop)', async () => {
     const { connect } = rig();
     const pool = new SharedTransports(connect);
