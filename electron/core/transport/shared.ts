@@ -188,6 +188,8 @@ class Shared {
       // Nobody holds it: nobody will close it.
       if (this.leases === 0) void this.end();
     });
+    // Unused from the start (everyone who waited for it gave up): it idles like one given back.
+    this.idle();
   }
 
   lease(): HubTransport {
@@ -228,6 +230,12 @@ class Shared {
   private async giveBack(): Promise<void> {
     if (--this.leases > 0) return;
     if (this.lost || this.idleMs === 0) return this.end();
+    this.idle();
+  }
+
+  /** Closed after idleMs unless leased meanwhile (not pooled: at the next turn). */
+  private idle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.leave();

@@ -140,6 +140,23 @@ describe('SharedTransports', () => {
     expect(connect).toHaveBeenCalledTimes(2);
   });
 
+  it('closes a connection that opened after everyone waiting for it gave up, once idle', async () => {
+    vi.useFakeTimers();
+    const { connect, made, holdOpens } = rig();
+    // The opening ignores the abort (a handshake past the point of cancelling).
+    const pool = new SharedTransports(async (p, o) => connect(p, { ...o, signal: undefined }), 1000);
+    const release = holdOpens();
+    const gaveUp = new AbortController();
+    const waiting = pool.lease(viaSsh, { ...opts, signal: gaveUp.signal });
+    gaveUp.abort();
+    await expect(waiting).rejects.toMatchObject({ kind: 'cancelled' });
+    release();
+    await vi.waitFor(() => expect(made).toHaveLength(1));
+    expect(made[0]!.closed).toBe(false);
+    vi.advanceTimersByTime(1001);
+    expect(made[0]!.closed).toBe(true);
+  });
+
   it("with reuse 'open', takes an open connection but never waits for someone else's opening", async () => {
     const { connect, holdOpens } = rig();
     const pool = new SharedTransports(connect);
