@@ -51,7 +51,9 @@ export class SharedTransports {
     if (current && !current.lost) return current.lease();
     if (reuse === 'open') return this.adopt(key, await this.connect(profile, o)).lease();
     let opening = this.opening.get(key);
-    if (!opening) {
+    // One whose waiters all gave up is being aborted, and fails once its handshake notices: a
+    // new lease (the reconnect that overtook it) must not wait for that failure.
+    if (!opening || opening.controller.signal.aborted) {
       const controller = new AbortController();
       const started: Opening = {
         controller,

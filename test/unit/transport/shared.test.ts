@@ -140,6 +140,33 @@ describe('SharedTransports', () => {
     expect(connect).toHaveBeenCalledTimes(2);
   });
 
+  it('starts afresh for a lease asked right after every waiter gave up, not waiting for the aborted opening to fail', async () => {
+    const { connect, made, holdOpens } = rig();
+    // A handshake that notices its abort only later (as a real one does, at its next packet).
+    let failLate!: () => void;
+    const late = new Promise<never>((_, reject) => (failLate = () => reject(new Error('aborted late'))));
+    let first = true;
+    const pool = new SharedTransports(async (p, o) => {
+      if (first) {
+        first = false;
+        return late;
+      }
+      return connect(p, o);
+    });
+    holdOpens()(); // not held
+    const overtaken = new AbortController();
+    const attempt = pool.lease(viaSsh, { ...opts, signal: overtaken.signal });
+    overtaken.abort();
+    await expect(attempt).rejects.toMatchObject({ kind: 'cancelled' });
+    // The session's next attempt, at once: a connection of its own, not the aborted one's failure.
+    const next = await pool.lease(viaSsh, opts);
+    expect(next.describe).toBe('ssh #1');
+    expect(made).toHaveLength(1);
+    failLate();
+    await Promise.resolve();
+    expect(pool.connected('f')).toBe(true);
+  });
+
   it('closes a connection that opened after everyone waiting for it gave up, once idle', async () => {
     vi.useFakeTimers();
     const { connect, made, holdOpens } = rig();

@@ -1,8 +1,27 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { utils, type ParsedKey } from 'ssh2';
 import { describe, expect, it } from 'vitest';
 import { defaultAgentPath, matchingKeys } from '../../../electron/core/transport/ssh-agent';
 
-const pub = (): ParsedKey => utils.parseKey(utils.generateKeyPairSync('ed25519').public) as ParsedKey;
+/** SSH wire string: uint32 length, then the bytes. */
+const sshString = (b: Buffer) => {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(b.length);
+  return Buffer.concat([length, b]);
+};
+
+/**
+ * A fresh ed25519 public key as ssh2 parses it. Made from Node's key pair, not ssh2's
+ * generateKeyPairSync, which writes a public key whose first byte is 0 one byte short (about one
+ * key in 400), so parseKey refuses it and the test failed now and then.
+ */
+const pub = (): ParsedKey => {
+  const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const line = `ssh-ed25519 ${Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(raw)]).toString('base64')}`;
+  const key = utils.parseKey(line);
+  if (key instanceof Error) throw key;
+  return key as ParsedKey;
+};
 
 describe('the SSH agent', () => {
   it('is found where ssh finds it: SSH_AUTH_SOCK, else (Windows) the OpenSSH agent service', () => {
