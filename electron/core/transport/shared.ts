@@ -58,12 +58,7 @@ export class SharedTransports {
       const started: Opening = {
         controller,
         waiting: 0,
-        done: this.connect(profile, { ...o, signal: controller.signal }).then(
-          (t) => this.adopt(key, t, !started.unshared),
-          (e: unknown) => {
-            throw e;
-          },
-        ),
+        done: this.connect(profile, { ...o, signal: controller.signal }).then((t) => this.adopt(key, t, !started.unshared)),
       };
       void started.done
         .finally(() => {
