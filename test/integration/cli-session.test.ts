@@ -4,13 +4,13 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startHub, type HubFlavor, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { startSshAgent } from '../rig/ssh-agent';
 import { createInServer, hubApi, revokeAllTokens } from './helpers/hub';
-import { CliSession, makeHome, runCli, runCliInTerminal } from './helpers/cli';
+import { CliSession, makeHome, runCli, runCliInTerminal, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
 import { openPlaceScript } from '../../electron/core/session/place';
 
@@ -58,6 +58,50 @@ function allText(dir: string): string {
     .filter((d) => d.isFile())
     .map((d) => readFileSync(path.join(d.parentPath, d.name), 'utf8'))
     .join('\n');
+}
+
+/** The CLI's environment for one facility: `hub` through this file's sshd, offering its small class. */
+function facilityEnv(id: string, name: string, hub: RigHub): NodeJS.ProcessEnv {
+  const home = makeHome([
+    {
+      schema: 1,
+      id,
+      name,
+      hub: { url: hub.url },
+      ssh: sshSettings(false),
+      classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
+    },
+  ]);
+  return { ROAMLAB_HOME: home, ...keyring.env };
+}
+
+/**
+ * Sign in, `roamlab start --json` the small class until ready, and give `use` a page in a browser
+ * context of its own (not yet at the entry URL). Then Ctrl-C closes the tunnel (exit 0) and
+ * `roamlab stop` stops the server.
+ */
+async function withStartedSession(
+  id: string,
+  user: string,
+  env: NodeJS.ProcessEnv,
+  hub: RigHub,
+  use: (s: { session: CliSession; ready: JsonLine; context: BrowserContext; page: Page }) => Promise<void>,
+): Promise<void> {
+  const login = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
+  expect(login.stderr).toBe('');
+  expect(login.code).toBe(0);
+  const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
+  try {
+    const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await use({ session, ready, context, page: await context.newPage() });
+    await context.close();
+    session.child.kill('SIGINT');
+    expect(await session.exited).toBe(0);
+  } finally {
+    session.child.kill('SIGKILL');
+  }
+  expect((await runCli(['stop', id], env)).code).toBe(0);
 }
 
 describe.each([
@@ -311,17 +355,7 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
 
   beforeAll(async () => {
     hub = await startHub({ flavor: 'jh5', subdomains: true });
-    const home = makeHome([
-      {
-        schema: 1,
-        id,
-        name: 'Test facility (subdomains)',
-        hub: { url: hub.url },
-        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
-        classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
-      },
-    ]);
-    env = { ROAMLAB_HOME: home, ...keyring.env };
+    env = facilityEnv(id, 'Test facility (subdomains)', hub);
   });
 
   afterAll(async () => {
@@ -329,18 +363,11 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
   });
 
   it("starts a server on the user's own host; the page computes 6*7 and the node's stats come in", async () => {
-    const login = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
-    expect(login.stderr).toBe('');
-    expect(login.code).toBe(0);
-    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
-    try {
-      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+    await withStartedSession(id, user, env, hub, async ({ session, ready, context, page }) => {
       // The hub is in subdomain mode: it gives the server's URL on the user's host.
       const model = (await (await hubApi(hub, 'GET', `users/${user}`)).json()) as { servers: Record<string, { url: string }> };
       expect(model.servers['']!.url).toBe(`http://${user}.localhost:${hub.port}/user/${user}/`);
 
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await context.newPage();
       await page.goto(ready.url!);
       await page.waitForURL((u) => u.origin === new URL(ready.url!).origin && u.pathname.startsWith(`/user/${user}/lab`), { timeout: 60_000 });
       // HTTP and the kernel's WebSocket both reach the server on carol.localhost.
@@ -369,23 +396,16 @@ describe('roamlab through sshd to JupyterHub jh5 with subdomain_host: each user 
       // The monitor reads the server's metrics on that host too.
       const metrics = await session.waitFor((l) => l.event === 'metrics', 60_000);
       expect(Number(metrics.rssBytes)).toBeGreaterThan(0);
-      await context.close();
-      session.child.kill('SIGINT');
-      expect(await session.exited).toBe(0);
-    } finally {
-      session.child.kill('SIGKILL');
-    }
-    expect((await runCli(['stop', id], env)).code).toBe(0);
+    });
   });
 });
 
 describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not reached at', () => {
   // A facility whose hub is public at one name (public_url) and reached through its SSH gateway at
-  // another (the profile's hub.url, an inside address). The hub and its servers then name the
-  // public address in absolute redirects: the server's OAuth redirect to the hub's authorize
-  // page, and the hub's back to the server's callback. Nothing answers at that address here, as
-  // from a laptop outside the facility's network nothing may: those redirects must stay on the
-  // gateway.
+  // another (the profile's hub.url, an inside address). The hub then names the public address in
+  // some absolute redirects (…/hub/ → <public_url>hub/, user-redirect). Nothing answers at that
+  // address here, as from a laptop outside the facility's network nothing may: those redirects
+  // must stay on the gateway.
   let hub: RigHub;
   let env: NodeJS.ProcessEnv;
   const id = 'rig-public-url';
@@ -394,17 +414,7 @@ describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not rea
 
   beforeAll(async () => {
     hub = await startHub({ flavor: 'jh5', prefix: '/jhub/', publicUrl });
-    const home = makeHome([
-      {
-        schema: 1,
-        id,
-        name: 'Test facility (public_url)',
-        hub: { url: hub.url },
-        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
-        classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
-      },
-    ]);
-    env = { ROAMLAB_HOME: home, ...keyring.env };
+    env = facilityEnv(id, 'Test facility (public_url)', hub);
   });
 
   afterAll(async () => {
@@ -412,15 +422,8 @@ describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not rea
   });
 
   it("the page computes 6*7; the hub's redirects to its public address stay on the gateway", async () => {
-    const login = await runCli(['login', id, '--user', user, '--password-stdin'], env, hub.password);
-    expect(login.stderr).toBe('');
-    expect(login.code).toBe(0);
-    const session = CliSession.start(['start', id, '--class', 'small', '--json'], env);
-    try {
-      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 180_000);
+    await withStartedSession(id, user, env, hub, async ({ ready, page }) => {
       const gateway = new URL(ready.url!).origin;
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await context.newPage();
       const visited: string[] = [];
       page.on('request', (r) => {
         if (r.isNavigationRequest()) visited.push(r.url());
@@ -443,13 +446,7 @@ describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not rea
         expect(new URL(page.url()).pathname.startsWith(to!), `${from} → ${page.url()}`).toBe(true);
       }
       expect(visited.filter((u) => !u.startsWith(gateway))).toEqual([]);
-      await context.close();
-      session.child.kill('SIGINT');
-      expect(await session.exited).toBe(0);
-    } finally {
-      session.child.kill('SIGKILL');
-    }
-    expect((await runCli(['stop', id], env)).code).toBe(0);
+    });
   });
 });
 
