@@ -238,8 +238,9 @@ function access(ctx: Ctx, profile: FacilityProfile, username: string): HubAccess
   return { profile, keychain: ctx.keychain, username, log: ctx.log, ...sshQuestions(ctx) };
 }
 
-async function connect(ctx: Ctx, profile: FacilityProfile) {
-  const transport = await openTransport(profile, { keychain: ctx.keychain, ...sshQuestions(ctx) });
+/** `user`: the person's user name at the facility, their SSH account where nothing else names one (open.ts resolveSshAccount). */
+async function connect(ctx: Ctx, profile: FacilityProfile, user: string) {
+  const transport = await openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx) });
   return { transport, hub: new HubClient({ transport }) };
 }
 
@@ -303,7 +304,7 @@ async function login(ctx: Ctx, profile: FacilityProfile): Promise<number> {
     throw new RoamlabError('usage', 'No password given.', 'Type it at the prompt, or pipe it in with --password-stdin (never as an argument).');
   }
   ctx.log.redact(password);
-  const { transport, hub } = await connect(ctx, profile);
+  const { transport, hub } = await connect(ctx, profile, user);
   try {
     const rememberPassword = !ctx.flags['no-remember'];
     const token = await signIn({ profile, hub, keychain: ctx.keychain, username: user, password, remember: rememberPassword, log: ctx.log });
@@ -417,7 +418,7 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     place: from?.place,
     port,
     log: ctx.log,
-    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, ...sshQuestions(ctx), signal }),
+    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx), signal }),
     monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
   });
   session.on('metrics', (m) => {

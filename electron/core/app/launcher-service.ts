@@ -242,16 +242,18 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   }
 
   /** The facility's shared connection (shared.ts), its questions asked in the launcher's dialogs. */
-  private transport(profile: FacilityProfile, more: Partial<OpenTransportOptions> = {}, reuse: 'any' | 'open' = 'any') {
-    return this.transports.lease(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), ...more }, reuse);
+  /** `user`: the person's user name at the facility, their SSH account where nothing else names one (open.ts resolveSshAccount). */
+  private transport(profile: FacilityProfile, user: string | undefined, more: Partial<OpenTransportOptions> = {}, reuse: 'any' | 'open' = 'any') {
+    const note = (m: string) => this.log.info(m);
+    return this.transports.lease(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), user, note, ...more }, reuse);
   }
 
   private access(profile: FacilityProfile, username: string): HubAccess {
-    return { profile, keychain: this.o.keychain, username, log: this.log, ...this.sshQuestions(profile.id), transport: () => this.transport(profile) };
+    return { profile, keychain: this.o.keychain, username, log: this.log, ...this.sshQuestions(profile.id), transport: () => this.transport(profile, username) };
   }
 
-  private async connect(profile: FacilityProfile) {
-    const transport = await this.transport(profile);
+  private async connect(profile: FacilityProfile, user: string | undefined) {
+    const transport = await this.transport(profile, user);
     return { transport, hub: new HubClient({ transport }) };
   }
 
@@ -259,7 +261,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const profile = this.profile(facilityId);
     this.log.redact(password);
     await this.o.keychain.get(accountName(profile.id, 'token', username)); // is there a keychain at all?
-    const { transport, hub } = await this.connect(profile);
+    const { transport, hub } = await this.connect(profile, username);
     try {
       const token = await signIn({ profile, hub, keychain: this.o.keychain, username, password, remember, log: this.log });
       await this.patchState(profile.id, { username, rememberPassword: remember });
@@ -288,7 +290,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const cookies = await this.o.hooks.webSignIn({ facilityId, loginUrl: new URL('hub/login', base).href, cookieUrl: new URL('hub/', base).href, title: `Sign in to ${profile.name}` });
     if (!cookies) throw new RoamlabError('cancelled', 'The sign-in window was closed before the hub signed you in.', 'Open it again when you are ready.');
     for (const c of cookies) this.log.redact(c.value);
-    const { transport, hub } = await this.connect(profile);
+    const { transport, hub } = await this.connect(profile, undefined);
     try {
       const days = profile.hub.tokenLifetimeDays ?? 14;
       const { token, username } = await hub.loginWithCookies(cookies, { expiresInSeconds: days * 86400, note: `Roamlab on ${os.hostname()}` });
@@ -510,7 +512,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       serverName,
       place,
       log: this.log,
-      openTransport: (signal) => this.transport(profile, { signal }),
+      openTransport: (signal) => this.transport(profile, user, { signal }),
       monitor: { thresholds: this.fstate(facilityId).thresholds, visible: true },
     });
     const live: LiveSession = {
@@ -741,7 +743,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
           // open connection, or opens one that needs no code, or says why this facility's servers
           // are missing.
           const notNow = (p: SshAuthPrompt) => Promise.reject(promptNotNow(profile, p));
-          const quiet: HubAccess = { ...this.access(profile, user), answerPrompts: notNow, transport: () => this.transport(profile, { answerPrompts: notNow }, 'open') };
+          const quiet: HubAccess = { ...this.access(profile, user), answerPrompts: notNow, transport: () => this.transport(profile, user, { answerPrompts: notNow }, 'open') };
           const found = await withSignedInHub(quiet, (hub, token) => hub.servers(token, user));
           for (const s of found) servers.push(this.serverView(profile, s));
         } catch (e) {

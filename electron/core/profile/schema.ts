@@ -33,8 +33,10 @@ export const notebookClassSchema = z.object({
 export const sshSchema = z.object({
   host: hostname,
   port: z._default(z.int().check(z.minimum(1), z.maximum(65535)), 22),
-  user: z.string().check(z.minLength(1, 'the user name on the SSH gateway')),
-  identityFile: z._default(z.string().check(z.minLength(1)), '~/.ssh/id_ed25519'),
+  /** Left out: the person's ssh configuration's User for the host, else their hub user name (transport/open.ts resolveSshAccount). */
+  user: z.optional(z.string().check(z.minLength(1, 'the user name on the SSH gateway'))),
+  /** Left out: the person's ssh configuration's IdentityFile for the host, else ~/.ssh/id_ed25519. */
+  identityFile: z.optional(z.string().check(z.minLength(1))),
   knownHostsFile: z._default(z.string().check(z.minLength(1)), '~/.ssh/known_hosts'),
   /** Jump hosts before the gateway, as OpenSSH's ProxyJump (`ssh -J`) takes them (proxy-jump.ts). */
   proxyJump: z.optional(

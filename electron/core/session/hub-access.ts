@@ -25,7 +25,7 @@ export interface HubAccess extends SshQuestions {
  * if refused), run `fn`, and close (or give back) the transport whatever happens.
  */
 export async function withSignedInHub<T>(a: HubAccess, fn: (hub: HubClient, token: string) => Promise<T>): Promise<T> {
-  const transport = await (a.transport?.() ?? openTransport(a.profile, { keychain: a.keychain, confirmUnknownHostKey: a.confirmUnknownHostKey, answerPrompts: a.answerPrompts }));
+  const transport = await (a.transport?.() ?? openTransport(a.profile, { keychain: a.keychain, user: a.username, note: (m) => a.log.info(m), confirmUnknownHostKey: a.confirmUnknownHostKey, answerPrompts: a.answerPrompts }));
   try {
     const hub = new HubClient({ transport });
     const token = await ensureToken({ profile: a.profile, hub, keychain: a.keychain, username: a.username, log: a.log });

@@ -5,12 +5,63 @@ import type { HubTransport } from './transport';
 import { openDirectTransport } from './direct';
 import { openSshTransport, type SshQuestions } from './ssh-transport';
 import { parseProxyJump, sshRoute } from '../profile/proxy-jump';
+import { RoamlabError } from '../errors';
+import { pickIdentityFile, sshConfigFor, type SshConfigAnswer } from './ssh-config';
 
 export interface OpenTransportOptions extends SshQuestions {
   keychain: Keychain;
   onClose?: (reason: string) => void;
   /** Abort connecting (a reconnect attempt overtaken by a network change). */
   signal?: AbortSignal;
+  /**
+   * The person's user name at the facility (the hub's): their account on the SSH gateway when
+   * neither the profile nor their own ssh configuration names one (resolveSshAccount).
+   */
+  user?: string;
+  /** Told what the ssh configuration could not tell (ssh missing, a configuration ssh refuses). */
+  note?: (message: string) => void;
+}
+
+/** Where the SSH account and key come from: the profile, the person's ssh configuration, or their hub user name / the default key. */
+export interface SshAccount {
+  user: string;
+  identityFile: string;
+  userFrom: 'profile' | 'ssh-config' | 'hub-user';
+  identityFrom: 'profile' | 'ssh-config' | 'default';
+}
+
+const DEFAULT_IDENTITY = '~/.ssh/id_ed25519';
+
+/**
+ * The account and key to sign in to the profile's gateway with. What the profile names wins (a
+ * facility that gives every user the same account, or a profile the person wrote). What it
+ * leaves out comes, as for `ssh HOST`, from the person's ssh configuration (ssh-config.ts); a
+ * user name still missing is the one the person signs in to the hub with — at a facility one
+ * account serves both — and a key still missing is ~/.ssh/id_ed25519.
+ */
+export async function resolveSshAccount(
+  profile: FacilityProfile,
+  user: string | undefined,
+  o: { config?: (host: string) => Promise<SshConfigAnswer>; note?: (message: string) => void } = {},
+): Promise<SshAccount> {
+  const ssh = profile.ssh;
+  if (!ssh) throw new RoamlabError('usage', `${profile.name} is reached without SSH.`, 'Nothing to do.');
+  if (ssh.user && ssh.identityFile) return { user: ssh.user, identityFile: ssh.identityFile, userFrom: 'profile', identityFrom: 'profile' };
+  const config = await (o.config ?? sshConfigFor)(ssh.host);
+  if (config.problem) o.note?.(`${profile.id}: your ssh configuration was not read (${config.problem})`);
+  const account = ssh.user ?? config.user ?? user;
+  if (!account) {
+    throw new RoamlabError(
+      'credentials-missing',
+      `${profile.name}'s profile names no account for its SSH gateway ${ssh.host}, your ssh configuration (~/.ssh/config) has no User for it, and you have not signed in yet.`,
+      `Sign in with your ${profile.name} user name first: Roamlab uses it on the gateway too. Or add "user" under "ssh" in the profile, or a User line for ${ssh.host} in ~/.ssh/config.`,
+      { field: 'ssh.user', host: ssh.host },
+    );
+  }
+  const userFrom = ssh.user ? 'profile' : config.user ? 'ssh-config' : 'hub-user';
+  if (ssh.identityFile) return { user: account, identityFile: ssh.identityFile, userFrom, identityFrom: 'profile' };
+  const configured = await pickIdentityFile(config.identityFiles, { user: account, host: ssh.host });
+  return { user: account, identityFile: configured ?? DEFAULT_IDENTITY, userFrom, identityFrom: configured ? 'ssh-config' : 'default' };
 }
 
 /** The transport the profile asks for: through its SSH gateway when it names one, else direct. */
@@ -18,14 +69,15 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
   const hubUrl = hubBaseUrl(profile);
   if (!profile.ssh) return openDirectTransport(hubUrl);
   const ssh = profile.ssh;
-  const passphrase = (await o.keychain.get(accountName(profile.id, 'passphrase', ssh.user))) ?? undefined;
+  const account = await resolveSshAccount(profile, o.user, { note: o.note });
+  const passphrase = (await o.keychain.get(accountName(profile.id, 'passphrase', account.user))) ?? undefined;
   return openSshTransport({
     hubUrl,
     ssh: {
       host: ssh.host,
       port: ssh.port,
-      user: ssh.user,
-      identityFile: expandHome(ssh.identityFile),
+      user: account.user,
+      identityFile: expandHome(account.identityFile),
       knownHostsFile: expandHome(ssh.knownHostsFile),
       jumpHosts: ssh.proxyJump ? parseProxyJump(ssh.proxyJump) : [],
     },

@@ -46,7 +46,7 @@ export class SharedTransports {
   async lease(profile: FacilityProfile, o: OpenTransportOptions, reuse: 'any' | 'open' = 'any'): Promise<HubTransport> {
     if (this.closed) throw new RoamlabError('cancelled', 'Roamlab is closing.', 'Nothing to do.');
     if (!profile.ssh) return this.connect(profile, o);
-    const key = connectionKey(profile);
+    const key = connectionKey(profile, o.user);
     const current = this.open.get(key);
     if (current && !current.lost) return current.lease();
     if (reuse === 'open') return this.adopt(key, await this.connect(profile, o)).lease();
@@ -157,9 +157,13 @@ interface Opening {
   done: Promise<Shared>;
 }
 
-/** Connections to one facility are shared only while the profile says the same about how to get there. */
-function connectionKey(p: FacilityProfile): string {
-  return JSON.stringify([p.id, p.hub.url, p.ssh]);
+/**
+ * Connections to one facility are shared only while the profile says the same about how to get
+ * there, and with the same account on the gateway: the person's hub user name is that account
+ * when the profile names none (open.ts resolveSshAccount).
+ */
+function connectionKey(p: FacilityProfile, user: string | undefined): string {
+  return JSON.stringify([p.id, p.hub.url, p.ssh, p.ssh?.user ? null : (user ?? null)]);
 }
 
 function keyFacility(key: string): string {

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { expandIdentityFile, pickIdentityFile, sshConfigFor } from '../../../electron/core/transport/ssh-config';
+import { resolveSshAccount } from '../../../electron/core/transport/open';
+import { parseProfile } from '../../../electron/core/profile/load';
+
+// The person's ssh configuration as OpenSSH itself reads it (`ssh -G`, the real client): these
+// run the machine's ssh, with a configuration file of the test's own (as `ssh -F` takes it).
+
+let dir: string;
+const write = (name: string, text: string) => {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'roamlab-sshconfig-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('sshConfigFor (ssh -G)', () => {
+  it("reads the User and IdentityFiles ssh would use for the host, through Include and wildcard Hosts, as ssh applies them", async () => {
+    write('facility.conf', 'Host *.example.org\n  User jdoe\n  IdentityFile ~/.ssh/id_desy\n  IdentityFile %d/.ssh/id_%r\n');
+    // An Include below a Host line belongs to that Host (as in ssh): only the first one applies here.
+    const config = write('config', `Include ${path.join(dir, 'facility.conf')}\n\nHost other.example.net\n  Include ${path.join(dir, 'other.conf')}\n`);
+    write('other.conf', 'User someone-else\n');
+    const a = await sshConfigFor('gate.example.org', { configFile: config });
+    expect(a).toEqual({ user: 'jdoe', identityFiles: ['~/.ssh/id_desy', '%d/.ssh/id_%r'] });
+  });
+
+  it('tells nothing for a host the configuration does not mention: ssh\'s own defaults are not configuration', async () => {
+    const config = write('config2', 'Host other.example.net\n  User someone-else\n  IdentityFile ~/.ssh/other\n');
+    expect(await sshConfigFor('gate.example.org', { configFile: config })).toEqual({ user: undefined, identityFiles: [] });
+  });
+
+  it('says why, and configures nothing, when ssh refuses the configuration or is not there', async () => {
+    const broken = write('broken', 'Host gate.example.org\n  NoSuchKeyword yes\n');
+    const a = await sshConfigFor('gate.example.org', { configFile: broken });
+    expect(a.identityFiles).toEqual([]);
+    expect(a.user).toBeUndefined();
+    expect(a.problem).toMatch(/NoSuchKeyword|Bad configuration option/i);
+    const none = await sshConfigFor('gate.example.org', { sshBinary: path.join(dir, 'no-ssh-here') });
+    expect(none.problem).toMatch(/no .*no-ssh-here on PATH/);
+  });
+});
+
+describe('identity files', () => {
+  it("expands ssh's tokens and ~, and gives up on a token it cannot know", () => {
+    const home = os.homedir();
+    expect(expandIdentityFile('%d/.ssh/id_%r@%h', { user: 'jdoe', host: 'gate' })).toBe(`${home}/.ssh/id_jdoe@gate`);
+    expect(expandIdentityFile('~/.ssh/key%%1', { user: 'jdoe', host: 'gate' })).toBe(path.join(home, '.ssh/key%1'));
+    expect(expandIdentityFile('~/.ssh/id_%C', { user: 'jdoe', host: 'gate' })).toBeUndefined();
+  });
+
+  it('picks the first that exists, as the key or only its .pub (a key in an agent), else names the first', async () => {
+    const a = path.join(dir, 'missing_key');
+    const b = path.join(dir, 'agent_key');
+    write('agent_key.pub', 'ssh-ed25519 AAAA test\n');
+    expect(await pickIdentityFile([a, b], { user: 'u', host: 'h' })).toBe(b);
+    expect(await pickIdentityFile([a], { user: 'u', host: 'h' })).toBe(a);
+    expect(await pickIdentityFile([], { user: 'u', host: 'h' })).toBeUndefined();
+  });
+});
+
+describe('resolveSshAccount', () => {
+  const profile = (ssh: object) =>
+    parseProfile({ schema: 1, id: 'naf', name: 'DESY NAF', hub: { url: 'http://hub.internal:8000/' }, ssh: { host: 'gate.example.org', ...ssh }, classes: [{ id: 's', label: 'S', userOptions: { profile: 's' } }] }, 'naf.json');
+  const config = (user?: string, identityFiles: string[] = []) => async () => ({ user, identityFiles });
+
+  it("takes the profile's account and key as they are, without asking ssh", async () => {
+    const asked: string[] = [];
+    const a = await resolveSshAccount(profile({ user: 'shared', identityFile: '~/.ssh/k' }), 'alice', {
+      config: async (h) => (asked.push(h), { identityFiles: [] }),
+    });
+    expect(a).toEqual({ user: 'shared', identityFile: '~/.ssh/k', userFrom: 'profile', identityFrom: 'profile' });
+    expect(asked).toEqual([]);
+  });
+
+  it("fills what the profile leaves out from the ssh configuration, then the hub user name and ssh's usual key", async () => {
+    expect(await resolveSshAccount(profile({}), 'alice', { config: config('jdoe', ['~/.ssh/id_desy']) })).toEqual({
+      user: 'jdoe',
+      identityFile: path.join(os.homedir(), '.ssh/id_desy'),
+      userFrom: 'ssh-config',
+      identityFrom: 'ssh-config',
+    });
+    expect(await resolveSshAccount(profile({ identityFile: '~/.ssh/k' }), 'alice', { config: config() })).toMatchObject({ user: 'alice', userFrom: 'hub-user' });
+    expect(await resolveSshAccount(profile({ user: 'shared' }), 'alice', { config: config() })).toEqual({
+      user: 'shared',
+      identityFile: '~/.ssh/id_ed25519',
+      userFrom: 'profile',
+      identityFrom: 'default',
+    });
+  });
+
+  it('says what to do when nothing names the account yet', async () => {
+    const err = await resolveSshAccount(profile({}), undefined, { config: config() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'credentials-missing', details: { field: 'ssh.user', host: 'gate.example.org' } });
+    expect((err as Error).message).toContain('gate.example.org');
+    expect((err as { hint: string }).hint).toMatch(/Sign in with your DESY NAF user name/);
+  });
+
+  it('notes a configuration ssh could not read, and goes on without it', async () => {
+    const notes: string[] = [];
+    const a = await resolveSshAccount(profile({}), 'alice', { config: async () => ({ identityFiles: [], problem: 'ssh -G gate.example.org: line 2: Bad configuration option' }), note: (m) => notes.push(m) });
+    expect(a.user).toBe('alice');
+    expect(notes).toEqual(['naf: your ssh configuration was not read (ssh -G gate.example.org: line 2: Bad configuration option)']);
+  });
+});
