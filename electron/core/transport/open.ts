@@ -71,7 +71,7 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
   const ssh = profile.ssh;
   const account = await resolveSshAccount(profile, o.user, { note: o.note });
   const passphrase = (await o.keychain.get(accountName(profile.id, 'passphrase', account.user))) ?? undefined;
-  return openSshTransport({
+  const opening = openSshTransport({
     hubUrl,
     ssh: {
       host: ssh.host,
@@ -87,6 +87,24 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
     onClose: o.onClose,
     signal: o.signal,
   });
+  return opening.catch((e: unknown) => {
+    throw whereAccountCameFrom(e, profile, account);
+  });
+}
+
+/**
+ * A gateway refusing an account the profile did not name says where Roamlab took it from, so the
+ * person knows what to change.
+ */
+function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: SshAccount): unknown {
+  if (!(e instanceof RoamlabError) || e.kind !== 'ssh-auth-failed' || e.details.jump === true || account.userFrom === 'profile') return e;
+  const host = profile.ssh!.host;
+  const from =
+    account.userFrom === 'ssh-config'
+      ? `Roamlab signed in as "${account.user}", the User your ssh configuration gives ${host}.`
+      : `Roamlab signed in as "${account.user}", your ${profile.name} user name, since neither the profile nor your ssh configuration names an account for ${host}.`;
+  const change = `If your account on the gateway is another, add a User line for ${host} to ~/.ssh/config, or "user" under "ssh" in the profile.`;
+  return new RoamlabError(e.kind, `${e.message} ${from}`, `${e.hint} ${change}`, { ...e.details, userFrom: account.userFrom }, { cause: e });
 }
 
 /**

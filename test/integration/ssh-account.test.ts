@@ -1,0 +1,134 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type RigHub } from '../rig/hubs';
+import { startSshd, type RigSshd } from '../rig/sshd';
+import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
+import { makeHome, runCli } from './helpers/cli';
+import { hubApi } from './helpers/hub';
+import { until } from './helpers/wait';
+import type { RoamlabEvent } from '../../electron/common/ipc-contract';
+import { LauncherService } from '../../electron/core/app/launcher-service';
+import { OsKeychain } from '../../electron/core/keychain/os-keychain';
+
+// A facility publishes one profile for all its users, so it names no personal SSH account (and
+// maybe no key). The real `roamlab` then signs in to the real sshd as OpenSSH would for the
+// person: with the User and IdentityFile their ssh configuration gives the gateway, read by the
+// real ssh client (`ssh -G`, here with -F through ROAMLAB_SSH_CONFIG), else with the user name
+// they sign in to the hub with. The rig's sshd takes its key for any account the machine has,
+// and none for an account it does not have. The configuration's account is `nobody`, not the
+// account the tests run as: ssh -G cannot tell a User that names the local login name from
+// ssh's default, and Roamlab then takes the hub user name (ssh-config.ts).
+
+let keyring: RigKeyring;
+let sshd: RigSshd;
+let hub: RigHub;
+let dir: string;
+
+beforeAll(async () => {
+  keyring = await startKeyring();
+  Object.assign(process.env, keyring.env);
+  sshd = await startSshd();
+  // `nobody` reads authorized_keys too (a public key; the private ones stay 0600).
+  chmodSync(sshd.dir, 0o711);
+  chmodSync(path.join(sshd.dir, 'authorized_keys'), 0o644);
+  hub = await startHub({ flavor: 'jh3' });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'roamlab-sshaccount-'));
+});
+
+afterAll(async () => {
+  await hub?.stop();
+  await sshd?.stop();
+  await keyring?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A facility whose profile's ssh names the gateway only (and `more`), and an ssh configuration for the person. */
+function facility(id: string, sshConfig: string, more: object = {}): NodeJS.ProcessEnv {
+  const configFile = path.join(dir, `${id}.ssh_config`);
+  writeFileSync(configFile, sshConfig);
+  const home = makeHome([
+    {
+      schema: 1,
+      id,
+      name: `Shared profile (${id})`,
+      hub: { url: hub.url },
+      ssh: { host: '127.0.0.1', port: sshd.port, knownHostsFile: sshd.knownHostsFile, ...more },
+      classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
+    },
+  ]);
+  return { ROAMLAB_HOME: home, ROAMLAB_SSH_CONFIG: configFile, ...keyring.env };
+}
+
+/** The ssh configuration that gives the gateway the account `nobody` and the rig's key, through an Include. */
+function configGivingNobody(): string {
+  const included = path.join(dir, 'facility.conf');
+  writeFileSync(included, `Host 127.0.0.1\n  User nobody\n  IdentityFile ${sshd.identityFile}\n`);
+  return `Include ${included}\n`;
+}
+
+describe('a profile that names no SSH account', () => {
+  it("signs in with the User and IdentityFile the person's ssh configuration gives the gateway (through an Include)", async () => {
+    // The hub user "alice" is no account on this machine: only the configuration's User gets in.
+    expect(os.userInfo().username).not.toBe('nobody');
+    const env = facility('viaconfig', configGivingNobody());
+    const r = await runCli(['login', 'viaconfig', '--user', 'alice', '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await keychainEntry('viaconfig/token/alice').getPassword()).toMatch(/^[A-Za-z0-9]{20,}$/);
+    const status = await runCli(['status', 'viaconfig'], env);
+    expect(status.code).toBe(0);
+    expect(readFileSync(sshd.logFile, 'utf8')).toMatch(/Accepted publickey for nobody from 127\.0\.0\.1/);
+  });
+
+  it('signs in to the gateway with the hub user name when the ssh configuration has no User for it', async () => {
+    const env = facility('viahubuser', 'Host elsewhere.example.org\n  User someone-else\n', { identityFile: sshd.identityFile });
+    const r = await runCli(['login', 'viahubuser', '--user', sshd.user, '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('says which account it tried and where that came from when the gateway refuses it, and stores nothing', async () => {
+    const env = facility('refused', '', { identityFile: sshd.identityFile });
+    const r = await runCli(['login', 'refused', '--user', 'alice', '--password-stdin'], env, hub.password);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('did not accept the key for user "alice"');
+    expect(r.stderr).toContain('your Shared profile (refused) user name, since neither the profile nor your ssh configuration names an account for 127.0.0.1');
+    expect(r.stderr).toContain('add a User line for 127.0.0.1 to ~/.ssh/config, or "user" under "ssh" in the profile');
+    expect(await keychainEntry('refused/token/alice').getPassword()).toBeNull();
+    expect(await keychainEntry('refused/password/alice').getPassword()).toBeNull();
+  });
+});
+
+describe('the app, with a profile that names no SSH account', () => {
+  let service: LauncherService;
+  const events: RoamlabEvent[] = [];
+
+  afterAll(async () => {
+    await service?.dispose();
+    await hubApi(hub, 'DELETE', 'users/carol/server').catch(() => undefined);
+  });
+
+  it("signs in, lists the servers and starts one through the account the person's ssh configuration names", async () => {
+    const env = facility('app', configGivingNobody());
+    const before = readFileSync(sshd.logFile, 'utf8').split('Accepted publickey for nobody').length;
+    process.env.ROAMLAB_SSH_CONFIG = env.ROAMLAB_SSH_CONFIG;
+    try {
+      service = new LauncherService({ home: env.ROAMLAB_HOME!, keychain: new OsKeychain(), hooks: { openLab: async () => undefined } });
+      service.on('event', (e) => events.push(e));
+      await service.listFacilities();
+      const info = await service.signIn('app', 'carol', hub.password, true);
+      expect(info).toMatchObject({ username: 'carol', signedIn: true });
+      expect((await service.listServers()).unreachable).toEqual([]);
+      const view = service.startSession('app', 'small', '');
+      const last = () => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === view.sessionId ? [e.session] : [])).at(-1);
+      await until(() => last()?.state === 'ready' || last()?.state === 'ended', 120_000, 'the session ready');
+      expect(last()).toMatchObject({ state: 'ready' });
+      // One connection (shared) carried the sign-in, the list and the session, as nobody.
+      expect(readFileSync(sshd.logFile, 'utf8').split('Accepted publickey for nobody').length - before).toBe(1);
+    } finally {
+      delete process.env.ROAMLAB_SSH_CONFIG;
+    }
+  }, 180_000);
+});
