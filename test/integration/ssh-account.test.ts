@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +88,28 @@ describe('a profile that names no SSH account', () => {
     const r = await runCli(['login', 'viahubuser', '--user', sshd.user, '--password-stdin'], env, hub.password);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it("signs in with an RSA key at ssh's usual place when nothing names a key and there is no id_ed25519", async () => {
+    const home = mkdtempSync(path.join(dir, 'home-'));
+    mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-C', 'old-rsa-key', '-f', path.join(home, '.ssh', 'id_rsa')]);
+    appendFileSync(path.join(sshd.dir, 'authorized_keys'), readFileSync(path.join(home, '.ssh', 'id_rsa.pub')));
+    const env = { ...facility('oldkey', '', { user: sshd.user }), HOME: home };
+    const r = await runCli(['login', 'oldkey', '--user', 'dora', '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(sshd.logFile, 'utf8')).toMatch(new RegExp(`Accepted publickey for ${sshd.user} from 127\\.0\\.0\\.1 port \\d+ ssh2: RSA`));
+  });
+
+  it('says where it looked, and how to name or make a key, when nothing names one and there is none', async () => {
+    const home = mkdtempSync(path.join(dir, 'home-'));
+    const env = { ...facility('nokey', '', { user: sshd.user }), HOME: home, SSH_AUTH_SOCK: '' };
+    const r = await runCli(['login', 'nokey', '--user', 'dora', '--password-stdin'], env, hub.password);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('No SSH key for 127.0.0.1: neither the profile nor your ssh configuration names one, and none of ~/.ssh/id_ed25519, ~/.ssh/id_rsa, ~/.ssh/id_ecdsa exists.');
+    expect(r.stderr).toContain('Name the key you use for 127.0.0.1 with an IdentityFile line in ~/.ssh/config');
+    expect(await keychainEntry('nokey/token/dora').getPassword()).toBeNull();
   });
 
   it('says which account it tried and where that came from when the gateway refuses it, and stores nothing', async () => {

@@ -30,14 +30,20 @@ export interface SshAccount {
   identityFrom: 'profile' | 'ssh-config' | 'default';
 }
 
-const DEFAULT_IDENTITY = '~/.ssh/id_ed25519';
+/**
+ * Keys ssh would try when nothing names one (`ssh -G` lists them), of the kinds Roamlab signs
+ * with; ~/.ssh/id_ed25519 first, as ever, then the older kinds people still have.
+ */
+const DEFAULT_IDENTITIES = ['~/.ssh/id_ed25519', '~/.ssh/id_rsa', '~/.ssh/id_ecdsa'];
 
 /**
  * The account and key to sign in to the profile's gateway with. What the profile names wins (a
  * facility that gives every user the same account, or a profile the person wrote). What it
  * leaves out comes, as for `ssh HOST`, from the person's ssh configuration (ssh-config.ts); a
  * user name still missing is the one the person signs in to the hub with — at a facility one
- * account serves both — and a key still missing is ~/.ssh/id_ed25519.
+ * account serves both — and a key still missing is the first of ~/.ssh/id_ed25519, id_rsa and
+ * id_ecdsa that exists (as the key or its .pub), else ~/.ssh/id_ed25519 (then only an agent's
+ * keys can sign, ssh-transport.ts chooseCredential).
  */
 export async function resolveSshAccount(
   profile: FacilityProfile,
@@ -60,8 +66,10 @@ export async function resolveSshAccount(
   }
   const userFrom = ssh.user ? 'profile' : config.user ? 'ssh-config' : 'hub-user';
   if (ssh.identityFile) return { user: account, identityFile: ssh.identityFile, userFrom, identityFrom: 'profile' };
-  const configured = await pickIdentityFile(config.identityFiles, { user: account, host: ssh.host });
-  return { user: account, identityFile: configured ?? DEFAULT_IDENTITY, userFrom, identityFrom: configured ? 'ssh-config' : 'default' };
+  const t = { user: account, host: ssh.host };
+  const configured = await pickIdentityFile(config.identityFiles, t);
+  if (configured) return { user: account, identityFile: configured, userFrom, identityFrom: 'ssh-config' };
+  return { user: account, identityFile: (await pickIdentityFile(DEFAULT_IDENTITIES, t))!, userFrom, identityFrom: 'default' };
 }
 
 /** The transport the profile asks for: through its SSH gateway when it names one, else direct. */
@@ -93,12 +101,22 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
 }
 
 /**
- * A gateway refusing an account the profile did not name says where Roamlab took it from, so the
- * person knows what to change.
+ * A gateway refusing an account the profile did not name says where Roamlab took it from, and a
+ * key nobody named that is not there says where Roamlab looked, so the person knows what to change.
  */
 function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: SshAccount): unknown {
-  if (!(e instanceof RoamlabError) || e.kind !== 'ssh-auth-failed' || e.details.jump === true || account.userFrom === 'profile') return e;
+  if (!(e instanceof RoamlabError)) return e;
   const host = profile.ssh!.host;
+  if (e.kind === 'ssh-key-unreadable' && e.details.code === 'ENOENT' && account.identityFrom === 'default') {
+    return new RoamlabError(
+      e.kind,
+      `No SSH key for ${host}: neither the profile nor your ssh configuration names one, and none of ${DEFAULT_IDENTITIES.join(', ')} exists. ${e.message.replace(/^Cannot read the SSH key \S+ \(ENOENT\)\. ?/, '')}`.trim(),
+      `Name the key you use for ${host} with an IdentityFile line in ~/.ssh/config (or "identityFile" under "ssh" in the profile); or make one with ssh-keygen -t ed25519 and register its .pub with ${profile.name}.`,
+      { ...e.details, identityFrom: account.identityFrom },
+      { cause: e },
+    );
+  }
+  if (e.kind !== 'ssh-auth-failed' || e.details.jump === true || account.userFrom === 'profile') return e;
   const from =
     account.userFrom === 'ssh-config'
       ? `Roamlab signed in as "${account.user}", the User your ssh configuration gives ${host}.`

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,12 +88,25 @@ describe('resolveSshAccount', () => {
       identityFrom: 'ssh-config',
     });
     expect(await resolveSshAccount(profile({ identityFile: '~/.ssh/k' }), 'alice', { config: config() })).toMatchObject({ user: 'alice', userFrom: 'hub-user' });
-    expect(await resolveSshAccount(profile({ user: 'shared' }), 'alice', { config: config() })).toEqual({
-      user: 'shared',
-      identityFile: '~/.ssh/id_ed25519',
-      userFrom: 'profile',
-      identityFrom: 'default',
-    });
+    expect(await resolveSshAccount(profile({ user: 'shared' }), 'alice', { config: config() })).toMatchObject({ user: 'shared', userFrom: 'profile', identityFrom: 'default' });
+  });
+
+  it("takes ssh's usual keys in turn when nothing names one: id_ed25519, else an id_rsa or id_ecdsa that exists", async () => {
+    const home = process.env.HOME;
+    process.env.HOME = mkdtempSync(path.join(dir, 'home-'));
+    try {
+      const key = async () => (await resolveSshAccount(profile({ user: 'u' }), undefined, { config: config() })).identityFile;
+      expect(await key()).toBe(path.join(process.env.HOME, '.ssh/id_ed25519'));
+      mkdirSync(path.join(process.env.HOME, '.ssh'));
+      writeFileSync(path.join(process.env.HOME, '.ssh/id_ecdsa'), 'key');
+      expect(await key()).toBe(path.join(process.env.HOME, '.ssh/id_ecdsa'));
+      writeFileSync(path.join(process.env.HOME, '.ssh/id_rsa.pub'), 'key'); // in an agent
+      expect(await key()).toBe(path.join(process.env.HOME, '.ssh/id_rsa'));
+      writeFileSync(path.join(process.env.HOME, '.ssh/id_ed25519'), 'key');
+      expect(await key()).toBe(path.join(process.env.HOME, '.ssh/id_ed25519'));
+    } finally {
+      process.env.HOME = home;
+    }
   });
 
   it('says what to do when nothing names the account yet', async () => {
