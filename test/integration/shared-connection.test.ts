@@ -5,6 +5,8 @@
  * every session on it. Real OpenSSH with PAM and pam_oath (TOTP codes), JupyterHub 3.0, the
  * Secret Service keychain; the launcher service as the app's windows drive it.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoamlabEvent, SessionView } from '../../electron/common/ipc-contract';
 import { LauncherService } from '../../electron/core/app/launcher-service';
@@ -12,6 +14,7 @@ import { OsKeychain } from '../../electron/core/keychain/os-keychain';
 import { startHub, type RigHub } from '../rig/hubs';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { childPids, startSshd, type RigSshd } from '../rig/sshd';
+import { startTcpCutter, type TcpCutter } from '../rig/tcp-cutter';
 import { makeHome } from './helpers/cli';
 import { hubApi } from './helpers/hub';
 import { until } from './helpers/wait';
@@ -154,4 +157,49 @@ describe('one SSH connection per facility, shared', () => {
     // At once: well before the IDLE_MS an unused connection is otherwise kept.
     await until(() => childPids(gate.pid!).length === 0, IDLE_MS / 2, 'the SSH connection closed');
   }, 30_000);
+});
+
+describe('a shared connection that died unnoticed (the computer slept, its NAT forgot the connection)', () => {
+  let plain: RigSshd;
+  let cutter: TcpCutter;
+  let app: LauncherService;
+
+  beforeAll(async () => {
+    plain = await startSshd();
+    // The gateway reached through a relay that can make one connection go silent.
+    cutter = await startTcpCutter('127.0.0.1', plain.port);
+    const knownHostsFile = path.join(plain.dir, 'known_via_cutter');
+    writeFileSync(knownHostsFile, readFileSync(plain.knownHostsFile, 'utf8').replace(`]:${plain.port} `, `]:${cutter.port} `));
+    const home = makeHome([
+      {
+        schema: 1,
+        id: 'napping',
+        name: 'Facility after a nap',
+        hub: { url: hub.url },
+        ssh: { host: '127.0.0.1', port: cutter.port, user: plain.user, identityFile: plain.identityFile, knownHostsFile },
+        classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
+      },
+    ]);
+    app = new LauncherService({ home, keychain: new OsKeychain(), hooks: { openLab: async () => undefined } });
+    await app.listFacilities();
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.dispose();
+    await cutter?.close();
+    await plain?.stop();
+  });
+
+  it('the servers list (and Stop) waits for the dead one to be noticed and goes on over a new connection, not "unreachable"', async () => {
+    await app.signIn('napping', 'pia', hub.password, true);
+    expect((await app.listServers()).unreachable).toEqual([]);
+    expect(cutter.connections).toHaveLength(1);
+    cutter.connections[0]!.silence();
+    const reply = await app.listServers();
+    expect(reply.unreachable).toEqual([]);
+    expect(cutter.connections).toHaveLength(2);
+    cutter.connections[1]!.silence();
+    await app.stopServer('napping', '');
+    expect(cutter.connections).toHaveLength(3);
+  }, 60_000);
 });

@@ -23,14 +23,26 @@ export interface HubAccess extends SshQuestions {
  * One short exchange with a facility's hub as a signed-in user: open the transport (SSH or
  * direct), get a token the hub accepts (ensureToken: re-minted once from the stored password
  * if refused), run `fn`, and close (or give back) the transport whatever happens.
+ *
+ * `fn` must be idempotent (read a list, stop a server): when it fails because a shared SSH
+ * connection it reused turned out dead (lost while the computer slept, noticed only now that a
+ * request waits on it), it runs once more on a new connection instead of failing.
  */
 export async function withSignedInHub<T>(a: HubAccess, fn: (hub: HubClient, token: string) => Promise<T>): Promise<T> {
-  const transport = await (a.transport?.() ?? openTransport(a.profile, { keychain: a.keychain, user: a.username, note: (m) => a.log.info(m), confirmUnknownHostKey: a.confirmUnknownHostKey, answerPrompts: a.answerPrompts }));
-  try {
-    const hub = new HubClient({ transport });
-    const token = await ensureToken({ profile: a.profile, hub, keychain: a.keychain, username: a.username, log: a.log });
-    return await fn(hub, token);
-  } finally {
-    await transport.close();
+  for (let attempt = 1; ; attempt++) {
+    const transport = await (a.transport?.() ?? openTransport(a.profile, { keychain: a.keychain, user: a.username, note: (m) => a.log.info(m), confirmUnknownHostKey: a.confirmUnknownHostKey, answerPrompts: a.answerPrompts }));
+    let lost: string | undefined;
+    const unsubscribe = transport.onLost?.((reason) => (lost = reason));
+    try {
+      const hub = new HubClient({ transport });
+      const token = await ensureToken({ profile: a.profile, hub, keychain: a.keychain, username: a.username, log: a.log });
+      return await fn(hub, token);
+    } catch (e) {
+      if (attempt > 1 || !transport.reused || lost === undefined) throw e;
+      a.log.info(`${a.profile.id}: the open SSH connection was lost (${lost}); once more on a new one`);
+    } finally {
+      unsubscribe?.();
+      await transport.close();
+    }
   }
 }

@@ -48,7 +48,7 @@ export class SharedTransports {
     if (!profile.ssh) return this.connect(profile, o);
     const key = connectionKey(profile, o.user);
     const current = this.open.get(key);
-    if (current && !current.lost) return current.lease();
+    if (current && !current.lost) return current.lease(true);
     if (reuse === 'open') return this.adopt(key, await this.connect(profile, o)).lease();
     let opening = this.opening.get(key);
     // One whose waiters all gave up is being aborted, and fails once its handshake notices: a
@@ -193,7 +193,8 @@ class Shared {
     this.idle();
   }
 
-  lease(): HubTransport {
+  /** `reused`: the connection was open before this lease asked for it (HubTransport.reused). */
+  lease(reused = false): HubTransport {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.leases++;
@@ -217,6 +218,7 @@ class Shared {
       get rttMs() {
         return inner.rttMs;
       },
+      reused,
       close: give,
       onLost: inner.onLost ? (listener) => inner.onLost!(listener) : undefined,
     };

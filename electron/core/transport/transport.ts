@@ -19,7 +19,13 @@ export interface HubTransport {
    * undefined where the transport does not measure it. Timeouts that wait on the hub grow with it.
    */
   readonly rttMs?: number;
-  /** Close every connection this transport holds. Idempotent. */
+  /**
+   * Leased from a connection that was open and in use before this lease (shared.ts): a request
+   * failing on it may be the connection's fault, not the request's — it may have died unnoticed
+   * while the computer slept — so an idempotent request is worth one more try on a new one.
+   */
+  readonly reused?: boolean;
+    /** Close every connection this transport holds. Idempotent. */
   close(): Promise<void>;
   /**
    * Be told when the connection under the transport is lost by itself (an SSH connection whose

@@ -74,6 +74,8 @@ describe('SharedTransports', () => {
     const b = await pool.lease(viaSsh, opts);
     expect(connect).toHaveBeenCalledTimes(1);
     expect(a.describe).toBe(b.describe);
+    // The second found it open: a request failing on it may be the connection's fault (hub-access.ts).
+    expect([a.reused, b.reused]).toEqual([false, true]);
     const heard: string[] = [];
     a.onLost!((r) => heard.push(r));
     made[0]!.lose();
@@ -81,6 +83,7 @@ describe('SharedTransports', () => {
     const c = await pool.lease(viaSsh, opts);
     expect(connect).toHaveBeenCalledTimes(2);
     expect(c.describe).toBe('ssh #2');
+    expect(c.reused).toBe(false);
     // The lost one closes when its last lease is given back.
     await a.close();
     expect(made[0]!.closed).toBe(false);
