@@ -202,4 +202,17 @@ describe('a shared connection that died unnoticed (the computer slept, its NAT f
     await app.stopServer('napping', '');
     expect(cutter.connections).toHaveLength(3);
   }, 60_000);
+
+  it('a start on it does the same: the session comes up over a new connection instead of ending', async () => {
+    const events: RoamlabEvent[] = [];
+    app.on('event', (e) => events.push(e));
+    cutter.connections.at(-1)!.silence();
+    const before = cutter.connections.length;
+    const view = app.startSession('napping', 'small', '');
+    const last = () => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === view.sessionId ? [e.session] : [])).at(-1);
+    await until(() => last()?.state === 'ready' || last()?.state === 'ended', 120_000, 'the session ready or ended');
+    expect(last()).toMatchObject({ state: 'ready' });
+    expect(cutter.connections.length).toBe(before + 1);
+    await app.stopServer('napping', '');
+  }, 150_000);
 });

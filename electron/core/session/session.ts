@@ -136,11 +136,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const { profile, username, notebookClass } = this.o;
     try {
       this.go({ name: 'authenticating', reason: `signing in to ${profile.name}${profile.ssh ? ` through ${profile.ssh.host}` : ''}` });
-      this.transport = new LiveTransport(await this.o.openTransport());
-      this.hub = new HubClient({ transport: this.transport });
-      this.token = await this.acceptedToken(this.hub);
-
-      const existing = await this.hub.server(this.token, username, this.serverName);
+      const { transport, hub, existing } = await this.firstContact();
       if (existing?.ready) {
         this.server = existing;
         this.go({ name: 'connecting', reason: 'your server is already running; connecting to it' });
@@ -150,8 +146,8 @@ export class Session extends EventEmitter<SessionEvents> {
         // A spawn already under way (another window, an earlier run) is followed, not requested twice.
         this.server =
           existing?.pending === 'spawn'
-            ? await this.hub.waitForSpawn(this.token, username, this.serverName, { signal, onProgress })
-            : await this.hub.spawn(this.token, username, this.serverName, notebookClass.userOptions, { signal, onProgress });
+            ? await hub.waitForSpawn(this.token, username, this.serverName, { signal, onProgress })
+            : await hub.spawn(this.token, username, this.serverName, notebookClass.userOptions, { signal, onProgress });
         this.go({ name: 'connecting', reason: 'server ready; opening the local gateway' });
       }
 
@@ -164,12 +160,12 @@ export class Session extends EventEmitter<SessionEvents> {
         );
       }
       const serverHost = this.server?.host;
-      const lab = await this.hub.labAvailable(this.token, serverPath, serverHost);
+      const lab = await hub.labAvailable(this.token, serverPath, serverHost);
       // Loaded here, not at start: the gateway and ws (which loads https and tls) cost load time
       // that a command-line start which never gets this far should not pay (BENCHMARKS.md, setup).
       const { LocalGateway } = await import('../gateway/gateway.js');
       this.gateway = new LocalGateway({
-        transport: this.transport,
+        transport,
         token: () => this.token,
         landingPath: landingPath(serverPath, lab, this.o.place),
         serverHost,
@@ -193,6 +189,31 @@ export class Session extends EventEmitter<SessionEvents> {
         this.go({ name: 'ended', reason: err.message, error: { kind: err.kind, message: err.message, hint: err.hint, details: { ...err.details } } });
       }
       throw err;
+    }
+  }
+
+  /**
+   * The connection, a token the hub takes, and the server's model: nothing asked of the hub yet
+   * that could not be asked again. So when this fails because the facility's shared SSH
+   * connection it reused was dead (the computer slept; noticed only now, as a request waits on
+   * it), it runs once more on a new connection rather than ending the session.
+   */
+  private async firstContact(): Promise<{ transport: LiveTransport; hub: HubClient; existing: ServerModel | null }> {
+    for (let attempt = 1; ; attempt++) {
+      const opened = await this.o.openTransport();
+      const live = new LiveTransport(opened);
+      const hub = new HubClient({ transport: live });
+      this.transport = live;
+      this.hub = hub;
+      try {
+        this.token = await this.acceptedToken(hub);
+        return { transport: live, hub, existing: await hub.server(this.token, this.o.username, this.serverName) };
+      } catch (e) {
+        if (attempt > 1 || !opened.reused || !live.isLost) throw e;
+        this.o.log.info('session: the open SSH connection it reused was lost; once more on a new one');
+        this.transport = undefined;
+        await live.close();
+      }
     }
   }
 
