@@ -633,7 +633,7 @@ export async function runRoamingBench(opts: RoamingBenchOptions = {}): Promise<R
       id: 'bench-roam',
       name: 'Roaming bench facility',
       hub: { url: hub.url },
-      ssh: { host: sshd.host, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+      ssh: sshd.profileSsh(),
       classes: [cls],
     };
     {

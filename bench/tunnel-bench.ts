@@ -65,7 +65,7 @@ export interface ModeResult {
 }
 
 function rigSsh(rig: RigSshd) {
-  return { host: rig.host, port: rig.port, user: rig.user, identityFile: rig.identityFile, knownHostsFile: rig.knownHostsFile };
+  return rig.profileSsh();
 }
 
 // ---------------------------------------------------------------- helpers

@@ -36,7 +36,7 @@ describe('roamlab start --json watches memory and runtime', () => {
         id: 'lim',
         name: 'Limits facility',
         hub: { url: hub.url },
-        ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+        ssh: sshd.profileSsh(),
         classes: [{ id: 'tiny', label: 'Tiny', memoryGB: 400 / 1024, cores: 1, runtimeHours: RUNTIME_S / 3600, userOptions: { profile: 'tiny' } }],
       },
     ]);

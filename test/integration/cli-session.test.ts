@@ -47,9 +47,7 @@ afterAll(async () => {
 
 /** The profile's ssh: sshd as the gateway, through the bastion when `jump`. */
 function sshSettings(jump: boolean, identityFile = sshd.identityFile) {
-  return jump
-    ? { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile, knownHostsFile: knownBoth, proxyJump: `127.0.0.1:${jumpSshd.port}` }
-    : { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile, knownHostsFile: sshd.knownHostsFile };
+  return jump ? sshd.profileSsh({ identityFile, knownHostsFile: knownBoth, proxyJump: `127.0.0.1:${jumpSshd.port}` }) : sshd.profileSsh({ identityFile });
 }
 
 /** Every file under a folder, as text (for grepping secrets). */
@@ -465,7 +463,7 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
         id,
         name: 'Two-factor facility',
         hub: { url: hub.url },
-        ssh: { host: '127.0.0.1', port: otpSshd.port, user: otpSshd.user, identityFile: otpSshd.identityFile, knownHostsFile: otpSshd.knownHostsFile },
+        ssh: otpSshd.profileSsh(),
         classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
       },
     ]);
@@ -545,7 +543,7 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
           id: 'impatient',
           name: 'Impatient gateway',
           hub: { url: hub.url },
-          ssh: { host: '127.0.0.1', port: impatient.port, user: impatient.user, identityFile: impatient.identityFile, knownHostsFile: impatient.knownHostsFile },
+          ssh: impatient.profileSsh(),
           classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
         },
       ]);
@@ -593,7 +591,7 @@ describe('refusals that need no hub', () => {
     // A different ed25519 key on record for the gateway's address.
     writeFileSync(known, `[127.0.0.1]:${sshd.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb0RtP3Wc1a6lIXxQEK4mMNdR3d6iGm9dXKpT2ZzYl1\n`);
     const profile = path.join(home, 'p.json');
-    writeFileSync(profile, JSON.stringify({ schema: 1, id: 'changed', name: 'Changed key', hub: { url: 'http://127.0.0.1:9/' }, ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known }, classes: [] }));
+    writeFileSync(profile, JSON.stringify({ schema: 1, id: 'changed', name: 'Changed key', hub: { url: 'http://127.0.0.1:9/' }, ssh: sshd.profileSsh({ knownHostsFile: known }), classes: [] }));
     const r = await runCli(['login', 'changed', '--facility-file', profile, '--user', 'x', '--password-stdin'], { ROAMLAB_HOME: home, ...keyring.env }, 'pw');
     expect(r.code).toBe(6);
     expect(r.stderr).toContain(sshd.hostKeyFingerprint);

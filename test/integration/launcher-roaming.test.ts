@@ -55,7 +55,7 @@ beforeAll(async () => {
       id: 'beam',
       name: 'Beamline',
       hub: { url: hub.url },
-      ssh: { host: rig.serverIp, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+      ssh: sshd.profileSsh(),
       classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, runtimeHours: 6, userOptions: { profile: 'small' } }],
     },
   ]);

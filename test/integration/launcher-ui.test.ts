@@ -58,7 +58,7 @@ const rigProfile = () => ({
   id: 'rig',
   name: 'Test facility',
   hub: { url: hub.url },
-  ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+  ssh: sshd.profileSsh(),
   classes: [
     { id: 'small', label: 'Small', memoryGB: 2, cores: 1, runtimeHours: 12, userOptions: { profile: 'small' } },
     { id: 'bogus', label: 'Not at this hub', memoryGB: 1, cores: 1, userOptions: { profile: 'bogus' } },
@@ -372,7 +372,7 @@ describe('the launcher window over the real core', () => {
     const knownHostsFile = path.join(home, 'ca_known_hosts');
     const caKey = readFileSync(`${sshd.identityFile}.pub`, 'utf8').split(' ')[1]!;
     writeFileSync(knownHostsFile, `@cert-authority [127.0.0.1]:${sshd.port} ssh-ed25519 ${caKey}\n`);
-    const gate = { ...rigProfile(), id: 'newgate', name: 'New gateway', ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
+    const gate = { ...rigProfile(), id: 'newgate', name: 'New gateway', ssh: sshd.profileSsh({ knownHostsFile }), classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
     await page.setInputFiles('input[type=file]', { name: 'newgate.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(gate)) });
     await page.locator('li[data-facility="newgate"][class~="selected"]').waitFor({ timeout: 10_000 });
     await page.fill('#signin-user', USER);
@@ -405,7 +405,7 @@ describe('the launcher window over the real core', () => {
       ...rigProfile(),
       id: 'viajump',
       name: 'Behind a bastion',
-      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile, proxyJump: `localhost:${sshd.port}` },
+      ssh: sshd.profileSsh({ knownHostsFile, proxyJump: `localhost:${sshd.port}` }),
       classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }],
     };
     await page.setInputFiles('input[type=file]', { name: 'viajump.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(viaJump)) });
@@ -428,7 +428,7 @@ describe('the launcher window over the real core', () => {
   });
 
   it('asks for the one-time code a gateway wants after the key, again after a wrong one; Cancel says so and keeps the form; the list then needs no second code', async () => {
-    const otp = { ...rigProfile(), id: 'otpgate', name: 'Two-factor gateway', ssh: { host: '127.0.0.1', port: otpSshd.port, user: otpSshd.user, identityFile: otpSshd.identityFile, knownHostsFile: otpSshd.knownHostsFile }, classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
+    const otp = { ...rigProfile(), id: 'otpgate', name: 'Two-factor gateway', ssh: otpSshd.profileSsh(), classes: [{ id: 'small', label: 'Small', userOptions: { profile: 'small' } }] };
     await page.setInputFiles('input[type=file]', { name: 'otpgate.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(otp)) });
     await page.locator('li[data-facility="otpgate"][class~="selected"]').waitFor({ timeout: 10_000 });
     const dialog = page.locator('dialog.ssh-prompt[open]');

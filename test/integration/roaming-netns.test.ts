@@ -70,7 +70,7 @@ beforeAll(async () => {
       id: ID,
       name: 'Beamline facility',
       hub: { url: hub.url },
-      ssh: { host: rig.serverIp, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+      ssh: sshd.profileSsh(),
       classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, runtimeHours: 6, userOptions: { [hub.classKey]: 'small' } }],
     },
   ]);

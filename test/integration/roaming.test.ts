@@ -58,7 +58,7 @@ beforeAll(async () => {
       id: ID,
       name: 'Roaming facility',
       hub: { url: hub.url },
-      ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile, proxyJump: `127.0.0.1:${bastion.port}` },
+      ssh: sshd.profileSsh({ knownHostsFile, proxyJump: `127.0.0.1:${bastion.port}` }),
       classes: [{ id: 'small', label: 'Small', memoryGB: 2, cores: 1, userOptions: { [hub.classKey]: 'small' } }],
     },
   ]);

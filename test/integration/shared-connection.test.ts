@@ -46,7 +46,7 @@ beforeAll(async () => {
       id: 'twofa',
       name: 'Two-factor facility',
       hub: { url: hub.url },
-      ssh: { host: '127.0.0.1', port: gate.port, user: gate.user, identityFile: gate.identityFile, knownHostsFile: gate.knownHostsFile },
+      ssh: gate.profileSsh(),
       classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
     },
   ]);

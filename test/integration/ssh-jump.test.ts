@@ -47,7 +47,7 @@ function get(url: string, agent: http.Agent): Promise<{ status: number; body: st
 async function connect(jumpHosts: JumpHost[], o: Partial<OpenSshTransportOptions> = {}, ssh: Partial<OpenSshTransportOptions['ssh']> = {}): Promise<HubTransport> {
   const t = await openSshTransport({
     hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
-    ssh: { host: gw.host, port: gw.port, user: gw.user, identityFile: gw.identityFile, knownHostsFile: knownBoth, jumpHosts, ...ssh },
+    ssh: gw.profileSsh({ knownHostsFile: knownBoth, jumpHosts, ...ssh }),
     systemKnownHostsFiles: [],
     agent: false,
     ...o,

@@ -36,7 +36,7 @@ function get(url: string, agent: http.Agent): Promise<string> {
 async function connect(rig: RigSshd, o: Partial<OpenSshTransportOptions> = {}, ssh: Partial<OpenSshTransportOptions['ssh']> = {}): Promise<HubTransport> {
   const t = await openSshTransport({
     hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
-    ssh: { host: rig.host, port: rig.port, user: rig.user, identityFile: rig.identityFile, knownHostsFile: rig.knownHostsFile, ...ssh },
+    ssh: rig.profileSsh(ssh),
     systemKnownHostsFiles: [],
     agent: false,
     ...o,

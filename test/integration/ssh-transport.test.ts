@@ -48,14 +48,7 @@ function hubOpenConnections(): Promise<number> {
 }
 
 function sshOpts(over: Partial<OpenSshTransportOptions['ssh']> = {}): OpenSshTransportOptions['ssh'] {
-  return {
-    host: rig.host,
-    port: rig.port,
-    user: rig.user,
-    identityFile: rig.identityFile,
-    knownHostsFile: rig.knownHostsFile,
-    ...over,
-  };
+  return rig.profileSsh(over);
 }
 
 async function connect(o: Partial<OpenSshTransportOptions> = {}): Promise<HubTransport> {
@@ -313,7 +306,7 @@ describe('tunnel', () => {
     try {
       const t = await openSshTransport({
         hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
-        ssh: { host: strict.host, port: strict.port, user: strict.user, identityFile: strict.identityFile, knownHostsFile: strict.knownHostsFile },
+        ssh: strict.profileSsh(),
       });
       open.push(t);
       const err = await expectKind(new HubClient({ transport: t, timeoutMs: 5000 }).whoami('unused'), 'hub-unreachable');
@@ -529,7 +522,7 @@ describe('authentication and reachability', () => {
       const err = await expectKind(
         openSshTransport({
           hubUrl: new URL(`http://127.0.0.1:${hubPort}/hub/`),
-          ssh: { host: strict.host, port: strict.port, user: strict.user, identityFile: strict.identityFile, knownHostsFile: strict.knownHostsFile },
+          ssh: strict.profileSsh(),
         }),
         'ssh-auth-failed',
       );

@@ -32,9 +32,23 @@ export interface RigSshd {
   netns: string | undefined;
   /** With StartSshdOptions.otp: the codes it takes. */
   otp: RigOtp | undefined;
+  /**
+   * A facility profile's `ssh` for this sshd as the gateway: its address, port, the account the
+   * tests run as, the client key, the known_hosts that trusts it; `over` replaces or adds fields
+   * (another known_hosts, a proxyJump).
+   */
+  profileSsh<T extends object = object>(over?: T): ProfileSsh & T;
   stop(): Promise<void>;
   /** Stop the listener and its sessions, start it again: same port, same host key. */
   restart(): Promise<void>;
+}
+
+export interface ProfileSsh {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  knownHostsFile: string;
 }
 
 export interface StartSshdOptions {
@@ -282,6 +296,9 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
     otp,
     get pid() {
       return child?.pid;
+    },
+    profileSsh<T extends object = object>(over?: T): ProfileSsh & T {
+      return { host, port, user: os.userInfo().username, identityFile: clientKey, knownHostsFile, ...(over as T) };
     },
     async stop() {
       await kill();
