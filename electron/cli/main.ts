@@ -11,6 +11,8 @@ import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
 import { BookmarkStore } from '../core/state/bookmarks';
 import { openTransport } from '../core/transport/open';
+import { connectMux, muxSocketPath, serveMux, type MuxServer } from '../core/transport/mux';
+import type { HubTransport } from '../core/transport/transport';
 import { certAuthorityNote, hopNoun, type HostKeyPrompt, type SshAuthPrompt, type SshQuestions } from '../core/transport/ssh-transport';
 import { HubClient } from '../core/hub/hub-client';
 import { signIn, signOut } from '../core/session/credentials';
@@ -235,12 +237,26 @@ function sshQuestions(ctx: Ctx): SshQuestions {
 }
 
 function access(ctx: Ctx, profile: FacilityProfile, username: string): HubAccess {
-  return { profile, keychain: ctx.keychain, username, log: ctx.log, ...sshQuestions(ctx) };
+  return { profile, keychain: ctx.keychain, username, log: ctx.log, ...sshQuestions(ctx), transport: () => transportFor(ctx, profile, username) };
 }
 
-/** `user`: the person's user name at the facility, their SSH account where nothing else names one (open.ts resolveSshAccount). */
+/**
+ * The facility's connection a running `roamlab start` shares (mux.ts), when there is one: no new
+ * sign-in to the gateway, so no second one-time code. Else a connection of this command's own.
+ * `user`: the person's user name at the facility, their SSH account where nothing else names
+ * one (open.ts resolveSshAccount).
+ */
+async function transportFor(ctx: Ctx, profile: FacilityProfile, user: string): Promise<HubTransport> {
+  const shared = await connectMux(muxSocketPath(ctx.home, profile, user), profile);
+  if (shared) {
+    ctx.log.info(`${profile.id}: ${shared.describe}`);
+    return shared;
+  }
+  return openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx) });
+}
+
 async function connect(ctx: Ctx, profile: FacilityProfile, user: string) {
-  const transport = await openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx) });
+  const transport = await transportFor(ctx, profile, user);
   return { transport, hub: new HubClient({ transport }) };
 }
 
@@ -409,6 +425,9 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
   const json = ctx.flags.json === true;
   const emit = (o: object) => ctx.out(JSON.stringify(o));
   const began = Date.now();
+  /** The session's connection now (a reconnect replaces it), shared with other roamlab commands while it runs (mux.ts). */
+  let current: HubTransport | undefined;
+  let mux: MuxServer | undefined;
   const session = new Session({
     profile,
     keychain: ctx.keychain,
@@ -418,7 +437,7 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     place: from?.place,
     port,
     log: ctx.log,
-    openTransport: (signal) => openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx), signal }),
+    openTransport: async (signal) => (current = await openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx), signal })),
     monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
   });
   session.on('metrics', (m) => {
@@ -475,6 +494,13 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
       throw e;
     }
     await remember(ctx, profile, { username: user, lastClass: chosen.id });
+    const socket = muxSocketPath(ctx.home, profile, user);
+    if (socket && current?.forward) {
+      mux = await serveMux(socket, () => current!.forward!(), (l) => ctx.log.info(l)).catch((e: unknown) => {
+        ctx.log.info(`mux: not sharing the connection (${(e as Error).message})`);
+        return undefined;
+      });
+    }
     if (!json) {
       ctx.out(url);
       ctx.err(`Ready: ${profile.name}, ${chosen.label}. Open the address above in a browser (it works once; press Enter for a new one).\nIf the network drops, the tunnel comes back by itself (Enter tries at once). Ctrl-C closes the tunnel; the server keeps running (roamlab stop ${profile.id} stops it).`);
@@ -506,6 +532,7 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     if (!json) ctx.err(`Tunnel closed. ${profile.name} keeps your server running.`);
     return EXIT.ok;
   } finally {
+    await mux?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.stdin.pause();

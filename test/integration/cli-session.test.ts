@@ -516,6 +516,42 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
     expect(model.servers['']?.ready).toBe(true);
   }, 300_000);
 
+  it("while start runs, other commands share its connection (no code asked, no terminal needed) through a socket only the user can open; it goes with start", async () => {
+    const run = path.join(env.ROAMLAB_HOME!, 'run');
+    const sockets = () => readdirSync(run).filter((f) => f.endsWith('.sock'));
+    let during: Awaited<ReturnType<typeof runCli>> | undefined;
+    let modes: number[] = [];
+    const r = await runCliInTerminal(
+      ['start', id, '--class', 'small', '--json'],
+      env,
+      [
+        { expect: /One-time password \(OATH\) for `root': /, send: otpSshd.otp!.next() },
+        {
+          expect: /"name":"ready"/,
+          then: async () => {
+            modes = [statSync(run).mode & 0o777, ...sockets().map((f) => statSync(path.join(run, f)).mode & 0o777)];
+            // No terminal: had it needed its own connection, the gateway's code could not be asked.
+            during = await runCli(['status', id, '--json'], env);
+          },
+          send: '\u0003',
+          raw: true,
+        },
+      ],
+      240_000,
+    );
+    expect(r.code, r.output).toBe(0);
+    expect(r.output.split('One-time password').length - 1).toBe(1);
+    expect(modes).toEqual([0o700, 0o600]);
+    expect(during!.stderr).toBe('');
+    expect(during!.code).toBe(0);
+    expect(JSON.parse(during!.stdout)).toMatchObject({ facility: id, user, servers: [expect.objectContaining({ name: '', ready: true })] });
+    // start has ended: its socket with it, and a command on its own needs the code again.
+    expect(sockets()).toEqual([]);
+    const after = await runCli(['status', id], env);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain('there is no terminal to ask on');
+  }, 300_000);
+
   it('Ctrl-C at the code a reconnect asks for ends the session there, not asked again at every retry', async () => {
     const r = await runCliInTerminal(
       ['start', id, '--class', 'small', '--json'],

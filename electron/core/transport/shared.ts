@@ -219,6 +219,7 @@ class Shared {
         return inner.rttMs;
       },
       reused,
+      forward: inner.forward ? () => inner.forward!() : undefined,
       close: give,
       onLost: inner.onLost ? (listener) => inner.onLost!(listener) : undefined,
     };

@@ -1026,6 +1026,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     get rttMs() {
       return rtt.ms;
     },
+    forward: () => new Promise<Duplex>((resolve, reject) => openChannel(client, target, (err, ch) => (err || !ch ? reject(err ?? new Error('no channel')) : resolve(ch)))),
     onLost(listener) {
       if (lostReason !== undefined) {
         const r = lostReason;
