@@ -15,7 +15,7 @@ import { startHub, type RigHub } from '../rig/hubs';
 import { startKeyring, type RigKeyring } from '../rig/keyring';
 import { childPids, startSshd, type RigSshd } from '../rig/sshd';
 import { startTcpCutter, type TcpCutter } from '../rig/tcp-cutter';
-import { makeHome } from './helpers/cli';
+import { makeHome, runCli } from './helpers/cli';
 import { hubApi } from './helpers/hub';
 import { until } from './helpers/wait';
 
@@ -27,6 +27,8 @@ let keyring: RigKeyring;
 let gate: RigSshd;
 let hub: RigHub;
 let service: LauncherService;
+/** The app's ROAMLAB_HOME (the `roamlab` command in a terminal uses the same by default). */
+let appHome: string;
 const events: RoamlabEvent[] = [];
 /** The one-time codes the gateway asked for, as the app's dialog shows them. */
 const prompts: Extract<RoamlabEvent, { type: 'ssh-prompt' }>[] = [];
@@ -40,7 +42,7 @@ beforeAll(async () => {
   keyring = await startKeyring();
   Object.assign(process.env, keyring.env);
   [gate, hub] = await Promise.all([startSshd({ otp: {}, extraConfig: [`LoginGraceTime ${GRACE_S}`] }), startHub({ flavor: 'jh3' })]);
-  const home = makeHome([
+  const home = (appHome = makeHome([
     {
       schema: 1,
       id: 'twofa',
@@ -49,7 +51,7 @@ beforeAll(async () => {
       ssh: gate.profileSsh(),
       classes: [{ id: 'small', label: 'Small', userOptions: { [hub.classKey]: 'small' } }],
     },
-  ]);
+  ]));
   service = new LauncherService({ home, keychain: new OsKeychain(), hooks: { openLab: async () => undefined }, sshIdleMs: IDLE_MS });
   service.on('event', (e) => {
     events.push(e);
@@ -136,6 +138,22 @@ describe('one SSH connection per facility, shared', () => {
     expect(after.servers.map((s) => s.serverName)).not.toContain('second');
     expect(prompts.length).toBe(before + 1);
   }, 120_000);
+
+  it('the roamlab command in a terminal uses the window\'s connection: no code asked, no terminal needed; not once it is closed', async () => {
+    const env = { ROAMLAB_HOME: appHome, ...keyring.env };
+    const before = prompts.length;
+    const during = await runCli(['status', 'twofa', '--json'], env);
+    expect(during.stderr).toBe('');
+    expect(during.code).toBe(0);
+    expect(JSON.parse(during.stdout)).toMatchObject({ facility: 'twofa', user: USER, servers: [expect.objectContaining({ name: '' })] });
+    expect(prompts.length).toBe(before);
+    await service.disconnectFacility('twofa');
+    const after = await runCli(['status', 'twofa'], env);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain('there is no terminal to ask on');
+    // Connected again for the tests below (a code asked).
+    expect((await service.signIn('twofa', USER, hub.password, true)).sshConnected).toBe(true);
+  }, 60_000);
 
   it('the facility says it is connected; Disconnect closes the connection at once and says so', async () => {
     const info = (await service.listFacilities()).facilities.find((f) => f.id === 'twofa')!;

@@ -16,6 +16,7 @@ import { BookmarkStore, type Bookmark } from '../state/bookmarks';
 import { CURRENT_PLACE_SCRIPT, normalizePlace, placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
 import { openTransport, type OpenTransportOptions } from '../transport/open';
+import { muxDir } from '../transport/mux';
 import { SharedTransports } from '../transport/shared';
 import { hopNoun, type SshAuthPrompt, type SshQuestions } from '../transport/ssh-transport';
 import { HubClient, type ServerModel } from '../hub/hub-client';
@@ -115,6 +116,8 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       (profile, t) => openTransport(profile, t),
       o.sshIdleMs,
       (facilityId, connected) => this.send({ type: 'ssh-connection', facilityId, connected }),
+      // The `roamlab` command in a terminal uses the window's connection too (mux.ts).
+      muxDir(o.home),
     );
   }
 

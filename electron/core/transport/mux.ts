@@ -29,16 +29,30 @@ import { hubSecureContext } from './trust-store';
  * opens its own connection there, as before.
  */
 
-/** The socket for this facility's connection as the profile and the account describe it; undefined where there is none. */
-export function muxSocketPath(home: string, profile: FacilityProfile, user: string | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
-  if (platform === 'win32' || !profile.ssh) return undefined;
-  const key = createHash('sha256')
-    .update(JSON.stringify([profile.id, profile.hub.url, profile.ssh, profile.ssh.user ? null : (user ?? null)]))
-    .digest('hex')
-    .slice(0, 16);
-  const file = path.join(path.resolve(home), 'run', `${key}.sock`);
+/**
+ * What makes two connections to a facility the same one: the profile's way there, and the
+ * account on the gateway when the profile names none (the hub user name then,
+ * open.ts resolveSshAccount). The launcher's pool (shared.ts) and the socket's name go by it.
+ */
+export function connectionKey(p: FacilityProfile, user: string | undefined): string {
+  return JSON.stringify([p.id, p.hub.url, p.ssh, p.ssh?.user ? null : (user ?? null)]);
+}
+
+/** The socket for a connection with this key in `dir`; undefined on Windows, or past sun_path's length. */
+export function muxSocketFor(dir: string, key: string, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform === 'win32') return undefined;
+  const file = path.join(path.resolve(dir), `${createHash('sha256').update(key).digest('hex').slice(0, 16)}.sock`);
   // sun_path holds 104 bytes on macOS, 108 on Linux.
   return Buffer.byteLength(file) < 100 ? file : undefined;
+}
+
+/** The socket for this facility's connection under ROAMLAB_HOME; undefined where there is none. */
+export function muxSocketPath(home: string, profile: FacilityProfile, user: string | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
+  return profile.ssh ? muxSocketFor(muxDir(home), connectionKey(profile, user), platform) : undefined;
+}
+
+export function muxDir(home: string): string {
+  return path.join(home, 'run');
 }
 
 export interface MuxServer {

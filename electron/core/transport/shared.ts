@@ -2,6 +2,7 @@ import { RoamlabError } from '../errors';
 import type { FacilityProfile } from '../profile/schema';
 import type { OpenTransportOptions } from './open';
 import type { HubTransport } from './transport';
+import { connectionKey, muxSocketFor, serveMux, type MuxServer } from './mux';
 
 /**
  * One SSH connection per facility, shared by everything in the process that talks to its hub —
@@ -30,6 +31,11 @@ export class SharedTransports {
     private readonly idleMs = 5 * 60_000,
     /** Told when a facility comes to have a shared connection, and when it no longer has one. */
     private readonly onChange?: (facilityId: string, connected: boolean) => void,
+    /**
+     * Where a pooled connection is also offered to roamlab commands in other processes, as a
+     * running `roamlab start` offers its own (mux.ts: `$ROAMLAB_HOME/run`); undefined: not offered.
+     */
+    private readonly shareDir?: string,
   ) {}
 
   /** Whether the facility has a shared connection now: what it asks next needs no new sign-in to its gateway. */
@@ -83,7 +89,7 @@ export class SharedTransports {
       if (keyFacility(key) !== facilityId) continue;
       this.open.delete(key);
       this.changed(key);
-      ends.push(shared.retire());
+      ends.push(shared.unshare(), shared.retire());
     }
     await Promise.all(ends);
   }
@@ -143,6 +149,7 @@ export class SharedTransports {
     if (pooled) {
       this.open.set(key, shared);
       this.changed(key);
+      if (this.shareDir) shared.share(muxSocketFor(this.shareDir, key));
     }
     return shared;
   }
@@ -157,14 +164,6 @@ interface Opening {
   done: Promise<Shared>;
 }
 
-/**
- * Connections to one facility are shared only while the profile says the same about how to get
- * there, and with the same account on the gateway: the person's hub user name is that account
- * when the profile names none (open.ts resolveSshAccount).
- */
-function connectionKey(p: FacilityProfile, user: string | undefined): string {
-  return JSON.stringify([p.id, p.hub.url, p.ssh, p.ssh?.user ? null : (user ?? null)]);
-}
 
 function keyFacility(key: string): string {
   return (JSON.parse(key) as [string])[0];
@@ -175,6 +174,8 @@ class Shared {
   private leases = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Offered to roamlab commands in other processes (mux.ts), while pooled. */
+  private mux: Promise<MuxServer | undefined> | undefined;
   lost = false;
 
   constructor(
@@ -185,7 +186,7 @@ class Shared {
   ) {
     inner.onLost?.(() => {
       this.lost = true;
-      this.leave();
+      this.left();
       // Nobody holds it: nobody will close it.
       if (this.leases === 0) void this.end();
     });
@@ -194,6 +195,41 @@ class Shared {
   }
 
   /** `reused`: the connection was open before this lease asked for it (HubTransport.reused). */
+  /**
+   * Offer the connection at `socket` to roamlab commands in other processes: each stream there
+   * is a new channel to the hub under a lease of its own, given back when the stream closes, so
+   * the connection stays open while a command uses it.
+   */
+  share(socket: string | undefined): void {
+    const forward = this.inner.forward;
+    if (!socket || !forward || this.mux) return;
+    this.mux = serveMux(socket, async () => {
+      if (this.lost || this.ended) throw new Error('the connection is closing');
+      const lease = this.lease(true);
+      try {
+        const ch = await lease.forward!();
+        ch.once('close', () => void lease.close());
+        return ch;
+      } catch (e) {
+        await lease.close();
+        throw e;
+      }
+    }).catch(() => undefined);
+  }
+
+  /** No longer offered to other processes (out of the pool, or closing). */
+  async unshare(): Promise<void> {
+    const mux = this.mux;
+    this.mux = undefined;
+    await (await mux)?.close();
+  }
+
+  /** Out of the pool, and no longer offered to other processes. */
+  private left(): void {
+    void this.unshare();
+    this.leave();
+  }
+
   lease(reused = false): HubTransport {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
@@ -242,7 +278,7 @@ class Shared {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      this.leave();
+      this.left();
       void this.end();
     }, this.idleMs);
     this.idleTimer.unref();
@@ -253,7 +289,7 @@ class Shared {
     this.idleTimer = undefined;
     if (this.ended) return;
     this.ended = true;
-    this.leave();
+    this.left();
     await this.inner.close().catch(() => undefined);
   }
 }
