@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { startSshAgent } from '../rig/ssh-agent';
 import { createInServer, hubApi, revokeAllTokens } from './helpers/hub';
 import { CliSession, makeHome, runCli, runCliInTerminal, type JsonLine } from './helpers/cli';
 import { launchChromium, screenshot, sixTimesSevenInClassic, sixTimesSevenInLab } from './helpers/browser';
+import { until } from './helpers/wait';
 import { openPlaceScript } from '../../electron/core/session/place';
 
 // The whole path through real parts: `roamlab login` and `roamlab start --json` as a user runs
@@ -529,6 +530,8 @@ describe('roamlab at a terminal, through a gateway that asks for a one-time code
         {
           expect: /"name":"ready"/,
           then: async () => {
+            // Offered once start has it ready (just after the state line).
+            await until(() => existsSync(run) && sockets().length > 0, 10_000, 'the socket');
             modes = [statSync(run).mode & 0o777, ...sockets().map((f) => statSync(path.join(run, f)).mode & 0o777)];
             // No terminal: had it needed its own connection, the gateway's code could not be asked.
             during = await runCli(['status', id, '--json'], env);
