@@ -241,8 +241,9 @@ function access(ctx: Ctx, profile: FacilityProfile, username: string): HubAccess
 }
 
 /**
- * The facility's connection a running `roamlab start` shares (mux.ts), when there is one: no new
- * sign-in to the gateway, so no second one-time code. Else a connection of this command's own.
+ * The facility's connection a running `roamlab start` or the Roamlab window shares (mux.ts), when
+ * there is one: no new sign-in to the gateway, so no second one-time code. Else a connection of
+ * this command's own.
  * `user`: the person's user name at the facility, their SSH account where nothing else names
  * one (open.ts resolveSshAccount).
  */

@@ -164,7 +164,6 @@ interface Opening {
   done: Promise<Shared>;
 }
 
-
 function keyFacility(key: string): string {
   return (JSON.parse(key) as [string])[0];
 }
@@ -194,15 +193,13 @@ class Shared {
     this.idle();
   }
 
-  /** `reused`: the connection was open before this lease asked for it (HubTransport.reused). */
   /**
    * Offer the connection at `socket` to roamlab commands in other processes: each stream there
    * is a new channel to the hub under a lease of its own, given back when the stream closes, so
    * the connection stays open while a command uses it.
    */
   share(socket: string | undefined): void {
-    const forward = this.inner.forward;
-    if (!socket || !forward || this.mux) return;
+    if (!socket || !this.inner.forward || this.mux) return;
     this.mux = serveMux(socket, async () => {
       if (this.lost || this.ended) throw new Error('the connection is closing');
       const lease = this.lease(true);
@@ -230,6 +227,7 @@ class Shared {
     this.leave();
   }
 
+  /** `reused`: the connection was open before this lease asked for it (HubTransport.reused). */
   lease(reused = false): HubTransport {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
