@@ -323,6 +323,57 @@ describe.each([
     expect(b).toMatchObject({ name, place: 'Untitled.ipynb', lastUsedAt: expect.any(String) });
   });
 
+  it("the page's Hub Control Panel and Log Out show where those are in Roamlab, not the hub's sign-in; the hub's page is one click away", async () => {
+    const session = CliSession.start(['start', id, '--class', klass, '--json'], env);
+    try {
+      const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 120_000);
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      await page.goto(ready.url!);
+      const lab = flavor === 'jh5';
+      const home = `${prefix}user/${user}/${lab ? 'lab' : 'tree'}`;
+      await page.waitForURL((u) => u.pathname.startsWith(home), { timeout: 60_000 });
+      const facility = `Test facility (${flavor})`;
+      // The control panel opens in a new tab, as the page asks for it.
+      const openPanel = lab
+        ? async () => {
+            await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
+            await page.locator('.lm-Menu-itemLabel', { hasText: /^Hub Control Panel$/ }).click();
+          }
+        : () => page.locator('#jupyterhub-control-panel-link').click();
+      const [panel] = await Promise.all([context.waitForEvent('page'), openPanel()]);
+      await panel.waitForLoadState();
+      expect(new URL(panel.url()).pathname).toBe(`${prefix}hub/home`);
+      await expect.poll(() => panel.locator('h1').innerText(), { timeout: 30_000 }).toBe(`Your servers at ${facility} are in the Roamlab window`);
+      await screenshot(panel, `${flavor}-hub-control-panel`);
+      // The hub's own page after all: its sign-in form (it does not take the token for its pages).
+      await panel.getByRole('link', { name: "Sign in to the hub's page anyway" }).click();
+      await panel.waitForURL((u) => u.pathname.startsWith(`${prefix}hub/login`), { timeout: 30_000 });
+      expect(await panel.locator('input[name="username"]').count()).toBe(1);
+      await panel.close();
+      // Log Out: the server's logout sends the page to the hub's.
+      if (lab) {
+        await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
+        await page.locator('.lm-Menu-itemLabel', { hasText: /^Log Out$/ }).click();
+      } else {
+        await page.locator('#logout').click();
+      }
+      await page.waitForURL((u) => u.pathname === `${prefix}hub/logout`, { timeout: 30_000 });
+      await expect.poll(() => page.locator('h1').innerText(), { timeout: 30_000 }).toBe(`You are still signed in to ${facility}`);
+      await screenshot(page, `${flavor}-hub-logout`);
+      // Nothing was signed out: back to the notebooks, which still work.
+      await page.getByRole('link', { name: 'Back to your notebooks' }).click();
+      await page.waitForURL((u) => u.pathname.startsWith(home), { timeout: 60_000 });
+      const status = await runCli(['status', id, '--json'], env);
+      expect(status.code).toBe(0);
+      await context.close();
+      session.child.kill('SIGINT');
+      expect(await session.exited).toBe(0);
+    } finally {
+      session.child.kill('SIGKILL');
+    }
+  });
+
   it('stops the server at the hub', async () => {
     const r = await runCli(['stop', id], env);
     expect(r.code).toBe(0);

@@ -8,7 +8,9 @@ import {
   rewriteSetCookie,
   proxyHasNoRoute,
   stripCookie,
+  hubPageFor,
 } from '../../electron/core/gateway/policy';
+import { hubPageHtml } from '../../electron/core/gateway/gateway';
 
 const PORT = 43123;
 const SECRET = 's3cr3t-value-from-the-gateway';
@@ -97,5 +99,42 @@ describe('gateway policy', () => {
     expect(proxyHasNoRoute(404, {}, '/jhub/user/alice/lab/tree/x.ipynb')).toBe(false);
     expect(proxyHasNoRoute(404, {}, '/jhub/hub/api/users/alice')).toBe(false);
     expect(proxyHasNoRoute(404, {}, undefined)).toBe(false);
+  });
+});
+
+describe("the hub's control panel and logout (answered by the gateway)", () => {
+  const nav = (url: string, more: object = {}) => ({ method: 'GET', url, fetchDest: 'document', ...more });
+
+  it('takes a navigation to hub/home, hub/ or hub/logout under the hub base path', () => {
+    expect(hubPageFor(nav('/jhub/hub/home'), '/jhub/')).toBe('control-panel');
+    expect(hubPageFor(nav('/jhub/hub/'), '/jhub/')).toBe('control-panel');
+    expect(hubPageFor(nav('/jhub/hub'), '/jhub/')).toBe('control-panel');
+    expect(hubPageFor(nav('/jhub/hub/logout'), '/jhub/')).toBe('logout');
+    expect(hubPageFor(nav('/hub/home'), '/')).toBe('control-panel');
+    // Without Sec-Fetch-Dest (an older browser), by what it accepts.
+    expect(hubPageFor({ method: 'GET', url: '/hub/logout', accept: 'text/html,application/xhtml+xml' }, '/')).toBe('logout');
+  });
+
+  it("leaves everything else to the hub: its API, other pages, fetches, other methods, another prefix, and ?roamlab=hub", () => {
+    expect(hubPageFor(nav('/jhub/hub/api/user'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/login'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/admin'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/user/alice/logout'), '/jhub/')).toBeUndefined(); // the server's own, which sends the page to hub/logout
+    expect(hubPageFor(nav('/jhub/hub/home', { fetchDest: 'empty' }), '/jhub/')).toBeUndefined();
+    expect(hubPageFor({ method: 'GET', url: '/hub/home', accept: 'application/json' }, '/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/logout', { method: 'POST' }), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/hub/home'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/home?roamlab=hub'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/home?next=x&roamlab=hub'), '/jhub/')).toBeUndefined();
+  });
+
+  it("the page names the facility (escaped), links back to the notebooks, and to the hub's page", () => {
+    const html = hubPageHtml('control-panel', 'A <b>lab</b>', '/jhub/user/a/lab', '/jhub/hub/home?roamlab=hub');
+    expect(html).toContain('Your servers at A &lt;b&gt;lab&lt;/b&gt; are in the Roamlab window');
+    expect(html).toContain('<a href="/jhub/user/a/lab">Back to your notebooks</a>');
+    expect(html).toContain('<a href="/jhub/hub/home?roamlab=hub">');
+    const out = hubPageHtml('logout', 'DESY NAF', '/user/a/tree', '/hub/logout?roamlab=hub');
+    expect(out).toContain('You are still signed in to DESY NAF');
+    expect(out).not.toContain('roamlab=hub');
   });
 });

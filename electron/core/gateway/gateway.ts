@@ -20,6 +20,9 @@ import {
   stripCookie,
   hostAllowed,
   proxyHasNoRoute,
+  hubPageFor,
+  HUB_PAGE_PASS,
+  type HubPage,
 } from './policy';
 
 export const ENTRY_PATH = '/__roamlab/enter';
@@ -224,6 +227,8 @@ export class LocalGateway {
     if (url.pathname === ENTRY_PATH) return this.enter(req, res, url);
     const verdict = judgeRequest({ host: req.headers.host, origin: req.headers.origin, cookieHeader: req.headers.cookie }, this.boundPort, this.secret);
     if (!verdict.allow) return this.deny(res, verdict.reason);
+    const hubPage = hubPageFor({ method: req.method, url: req.url, accept: req.headers.accept, fetchDest: headerValue(req.headers['sec-fetch-dest']) }, this.transport.hubUrl.pathname);
+    if (hubPage) return this.answerHubPage(res, hubPage, url);
     if (this.linkIsUp) return this.forward(req, res);
     void this.waitForLink(this.options.waitForLinkMs ?? 4000).then((up) => {
       if (up && !this.closing) this.forward(req, res);
@@ -382,6 +387,18 @@ export class LocalGateway {
     }
     res.writeHead(504, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '2' });
     res.end(JSON.stringify({ message: `Roamlab is reconnecting to ${where}; try again in a moment.`, reason: 'reconnecting' }));
+  }
+
+  /** Roamlab's page in place of the hub's control panel or its logout (policy.ts hubPageFor). */
+  private answerHubPage(res: http.ServerResponse, page: HubPage, url: URL): void {
+    const through = new URL(url.href);
+    through.search = through.search ? `${through.search}&${HUB_PAGE_PASS}` : `?${HUB_PAGE_PASS}`;
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+    });
+    res.end(hubPageHtml(page, this.options.facilityName ?? 'the facility', this.options.landingPath, through.pathname + through.search));
   }
 
   private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
@@ -582,6 +599,37 @@ function offeredProtocols(req: http.IncomingMessage): string[] {
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+const PAGE_STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;color:#333;background:#fafafa}
+@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}a{color:#8ab4f8}}main{max-width:34em;padding:1em}code{font-size:90%}`;
+
+/**
+ * What the gateway shows for the hub's control panel and its logout (policy.ts hubPageFor):
+ * where those things are in Roamlab, and the way back to the Lab page.
+ */
+export function hubPageHtml(page: HubPage, facility: string, landingPath: string, passThrough: string): string {
+  const where = escapeHtml(facility);
+  const back = `<a href="${escapeHtml(landingPath)}">Back to your notebooks</a>`;
+  const body =
+    page === 'logout'
+      ? `<h1>You are still signed in to ${where}</h1>
+<p>Log Out signs a browser out of the hub. Roamlab signs in for you, with a token it keeps in your system keychain, so nothing was signed out, and your server keeps running.</p>
+<p>To sign out, use <b>Sign out</b> in the Roamlab window (or <code>roamlab logout</code> in a terminal). To stop your server, use <b>Stop</b> there (or <code>roamlab stop</code>).</p>
+<p>${back}</p>`
+      : `<h1>Your servers at ${where} are in the Roamlab window</h1>
+<p>Start, stop or switch to another class there (or <code>roamlab status</code> and <code>roamlab stop</code> in a terminal).</p>
+<p>The hub's own control panel asks you to sign in to the hub again: Roamlab signs in with a token, which the hub takes for your server but not for its own pages.</p>
+<p>${back} · <a href="${escapeHtml(passThrough)}">Sign in to the hub's page anyway</a></p>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${page === 'logout' ? 'Still signed in' : 'Your servers'} · Roamlab</title>
+<style>${PAGE_STYLE}</style></head>
+<body><main>${body}</main></body></html>
+`;
 }
 
 /** The page a navigation gets while the link is down: it says so and reloads itself. */
