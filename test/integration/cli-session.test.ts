@@ -334,23 +334,29 @@ describe.each([
       const home = `${prefix}user/${user}/${lab ? 'lab' : 'tree'}`;
       await page.waitForURL((u) => u.pathname.startsWith(home), { timeout: 60_000 });
       const facility = `Test facility (${flavor})`;
-      // The control panel opens in a new tab, as the page asks for it.
-      const openPanel = lab
-        ? async () => {
+      // JupyterLab opens the control panel in a new tab; the classic Notebook's link goes there in the page.
+      let panel = page;
+      if (lab) {
+        [panel] = await Promise.all([
+          context.waitForEvent('page'),
+          (async () => {
             await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
             await page.locator('.lm-Menu-itemLabel', { hasText: /^Hub Control Panel$/ }).click();
-          }
-        : () => page.locator('#jupyterhub-control-panel-link').click();
-      const [panel] = await Promise.all([context.waitForEvent('page'), openPanel()]);
-      await panel.waitForLoadState();
-      expect(new URL(panel.url()).pathname).toBe(`${prefix}hub/home`);
+          })(),
+        ]);
+      } else {
+        await page.locator('#jupyterhub-control-panel-link').click();
+      }
+      await panel.waitForURL((u) => u.pathname === `${prefix}hub/home`, { timeout: 30_000 });
       await expect.poll(() => panel.locator('h1').innerText(), { timeout: 30_000 }).toBe(`Your servers at ${facility} are in the Roamlab window`);
       await screenshot(panel, `${flavor}-hub-control-panel`);
       // The hub's own page after all: its sign-in form (it does not take the token for its pages).
       await panel.getByRole('link', { name: "Sign in to the hub's page anyway" }).click();
       await panel.waitForURL((u) => u.pathname.startsWith(`${prefix}hub/login`), { timeout: 30_000 });
       expect(await panel.locator('input[name="username"]').count()).toBe(1);
-      await panel.close();
+      if (lab) await panel.close();
+      else await page.goto(`${new URL(ready.url!).origin}${home}`);
+      await page.waitForURL((u) => u.pathname.startsWith(home), { timeout: 60_000 });
       // Log Out: the server's logout sends the page to the hub's.
       if (lab) {
         await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
