@@ -489,9 +489,10 @@ describe('roamlab through sshd to JupyterHub jh5 with a public_url it is not rea
       expect(await sixTimesSevenInLab(page, 'public-url-lab-42')).toContain('42');
       // The hub's redirects, as a typed address or JupyterLab's hub menu meet them; this hub
       // names its public address in some (/jhub/hub/ → https://jupyter.facility.invalid/jhub/hub/).
-      // (The hub's own pages want its login cookie, not the gateway's token: they show its login.)
+      // (The gateway answers the hub's control panel itself; ?roamlab=hub lets it through to the
+      // hub, whose redirect is the one to bring back.)
       for (const [from, to] of [
-        ['/jhub/hub/', '/jhub/hub/'],
+        ['/jhub/hub/?roamlab=hub', '/jhub/hub/'],
         ['/jhub/user-redirect/tree', '/jhub/hub/'],
         [`/jhub/hub/user/${user}/`, `/jhub/user/${user}/`],
         ['/jhub/', '/jhub/'],
