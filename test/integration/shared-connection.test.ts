@@ -151,6 +151,9 @@ describe('one SSH connection per facility, shared', () => {
     const after = await runCli(['status', 'twofa'], env);
     expect(after.code).toBe(3);
     expect(after.stderr).toContain('there is no terminal to ask on');
+    // Disconnect closed the window's connection, though the command had used it: what the command
+    // held of it was given back when it exited.
+    await until(() => childPids(gate.pid!).length === 0, 3000, 'the SSH connection closed');
     // Connected again for the tests below (a code asked).
     expect((await service.signIn('twofa', USER, hub.password, true)).sshConnected).toBe(true);
   }, 60_000);

@@ -61,10 +61,12 @@ export interface MuxServer {
 }
 
 /**
- * Serve the connection at `socketPath`: each accepted stream is piped to `forward()`. Undefined
- * when another live process serves it already (its connection is as good as ours).
+ * Serve the connection at `socketPath`: each accepted stream is piped to `forward(closed)`, where
+ * `closed` settles when the command's end of it closes (ssh2 ends a channel only once its
+ * unread data is drained and the server agrees, so the command's end is the one to go by).
+ * Undefined when another live process serves it already (its connection is as good as ours).
  */
-export async function serveMux(socketPath: string, forward: () => Promise<Duplex>, log: (line: string) => void = () => undefined): Promise<MuxServer | undefined> {
+export async function serveMux(socketPath: string, forward: (closed: Promise<void>) => Promise<Duplex>, log: (line: string) => void = () => undefined): Promise<MuxServer | undefined> {
   await fsp.mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
   await fsp.chmod(path.dirname(socketPath), 0o700);
   if (await answers(socketPath)) return undefined;
@@ -73,13 +75,18 @@ export async function serveMux(socketPath: string, forward: () => Promise<Duplex
   const streams = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     streams.add(sock);
-    sock.on('close', () => streams.delete(sock));
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    void closed.then(() => streams.delete(sock));
     sock.on('error', () => undefined);
     sock.pause();
-    forward().then(
+    forward(closed).then(
       (ch) => {
         ch.on('error', () => sock.destroy());
-        sock.on('close', () => ch.destroy());
+        void closed.then(() => {
+          ch.destroy();
+          // What the hub sent that nobody will read now: drained, so the channel can end.
+          ch.resume();
+        });
         ch.on('close', () => sock.destroy());
         sock.pipe(ch);
         ch.pipe(sock);

@@ -195,22 +195,16 @@ class Shared {
 
   /**
    * Offer the connection at `socket` to roamlab commands in other processes: each stream there
-   * is a new channel to the hub under a lease of its own, given back when the stream closes, so
-   * the connection stays open while a command uses it.
+   * is a new channel to the hub under a lease of its own, given back when the command's end of
+   * the stream closes, so the connection stays open while a command uses it.
    */
   share(socket: string | undefined): void {
     if (!socket || !this.inner.forward || this.mux) return;
-    this.mux = serveMux(socket, async () => {
+    this.mux = serveMux(socket, async (closed) => {
       if (this.lost || this.ended) throw new Error('the connection is closing');
       const lease = this.lease(true);
-      try {
-        const ch = await lease.forward!();
-        ch.once('close', () => void lease.close());
-        return ch;
-      } catch (e) {
-        await lease.close();
-        throw e;
-      }
+      void closed.then(() => lease.close());
+      return lease.forward!();
     }).catch(() => undefined);
   }
 
