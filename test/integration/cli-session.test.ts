@@ -360,7 +360,8 @@ describe.each([
       // Log Out: the server's logout sends the page to the hub's.
       if (lab) {
         await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
-        await page.locator('.lm-Menu-itemLabel', { hasText: /^Log Out$/ }).click();
+        // JupyterLab's own Log Out and the hub extension's: both go to the server's logout.
+        await page.locator('.lm-Menu-itemLabel', { hasText: /^Log Out$/ }).last().click();
       } else {
         await page.locator('#logout').click();
       }
