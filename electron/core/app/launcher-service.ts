@@ -244,8 +244,11 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     return this.hostKeyQuestions.answer(promptId, accept);
   }
 
-  /** The facility's shared connection (shared.ts), its questions asked in the launcher's dialogs. */
-  /** `user`: the person's user name at the facility, their SSH account where nothing else names one (open.ts resolveSshAccount). */
+  /**
+   * The facility's shared connection (shared.ts), its questions asked in the launcher's dialogs.
+   * `user`: the person's user name at the facility, their SSH account where nothing else names
+   * one (open.ts resolveSshAccount).
+   */
   private transport(profile: FacilityProfile, user: string | undefined, more: Partial<OpenTransportOptions> = {}, reuse: 'any' | 'open' = 'any') {
     const note = (m: string) => this.log.info(m);
     return this.transports.lease(profile, { keychain: this.o.keychain, ...this.sshQuestions(profile.id), user, note, ...more }, reuse);

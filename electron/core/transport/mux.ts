@@ -15,10 +15,10 @@ import { hubSecureContext } from './trust-store';
 /**
  * One SSH connection shared between roamlab commands, as OpenSSH's ControlMaster shares one
  * between ssh commands. A `roamlab start` holds the facility's connection for as long as it
- * runs (and the app each connection in its pool, shared.ts); it listens on a Unix socket in `$ROAMLAB_HOME/run/` (the folder 0700, the socket
- * 0600: only the same user, as ssh's ControlPath), and every connection to that socket becomes
- * a raw byte stream to the hub's host and port over a new channel of its connection — what
- * `ssh -L /socket:hub:port` gives. `roamlab status`, `stop`, `login`… in another terminal then
+ * runs (and the app each connection in its pool, shared.ts); it listens on a Unix socket in
+ * `$ROAMLAB_HOME/run/` (the folder 0700, the socket 0600: only the same user, as ssh's
+ * ControlPath), and every connection to that socket becomes a raw byte stream to the hub's host
+ * and port over a new channel of its connection — what `ssh -L /socket:hub:port` gives. `roamlab status`, `stop`, `login`… in another terminal then
  * talk to the hub through it: at a gateway that wants a one-time code, nothing more is asked.
  *
  * Nothing secret passes the socket or stays in the master: the command that connects adds its

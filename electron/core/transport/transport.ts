@@ -26,13 +26,13 @@ export interface HubTransport {
    * while the computer slept — so an idempotent request is worth one more try on a new one.
    */
   readonly reused?: boolean;
-    /**
+  /**
    * A raw byte stream to the hub's host and port over this transport's own connection (SSH: a
    * new direct-tcpip channel), for other roamlab processes to share it (transport/mux.ts).
    * Undefined where there is no connection worth sharing (direct).
    */
   forward?(): Promise<Duplex>;
-    /** Close every connection this transport holds. Idempotent. */
+  /** Close every connection this transport holds. Idempotent. */
   close(): Promise<void>;
   /**
    * Be told when the connection under the transport is lost by itself (an SSH connection whose
