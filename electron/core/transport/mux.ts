@@ -5,10 +5,10 @@ import * as net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type * as https from 'node:https';
-import { loadHttps, loadTls } from '../lazy-modules';
+import { loadHttps } from '../lazy-modules';
 import type { FacilityProfile } from '../profile/schema';
 import { hubBaseUrl } from '../profile/schema';
-import { hubTarget } from './ssh-transport';
+import { hubTarget, tlsToHub } from './ssh-transport';
 import type { HubTransport } from './transport';
 import { hubSecureContext } from './trust-store';
 
@@ -152,9 +152,7 @@ export async function connectMux(socketPath: string | undefined, profile: Facili
     const Https = loadHttps().Agent;
     agent = new (class extends Https {
       override createConnection(o: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
-        const name = o.servername || target.host;
-        const sock = loadTls().connect({ ...(o as object), socket: net.connect(socketPath), servername: net.isIP(name) ? undefined : name, host: target.host, port: target.port });
-        cb?.(null, sock);
+        cb?.(null, tlsToHub(net.connect(socketPath), o, target));
         return undefined;
       }
     })({ ...options, secureContext: hubSecureContext() });

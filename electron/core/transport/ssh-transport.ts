@@ -431,7 +431,7 @@ function asSocket(channel: ClientChannel): Duplex {
   return channel;
 }
 
-interface ForwardTarget {
+export interface ForwardTarget {
   host: string;
   port: number;
 }
@@ -518,27 +518,31 @@ function sshHttpsAgent(client: Client, target: ForwardTarget, trust: TrustOption
       super({ keepAlive: true, secureContext: hubSecureContext(trust) });
     }
     override createConnection(options: https.RequestOptions, cb?: ConnCallback): Duplex | null | undefined {
-      openChannel(this.client, this.target, (err, ch) => {
-        if (err || !ch) return deliver(cb, err);
-        // The name Node took from the request's Host: the hub's, or a user's own host on a hub
-        // with subdomain_host (the same proxy, reached at the hub's address).
-        const name = options.servername || this.target.host;
-        const servername = net.isIP(name) ? undefined : name;
-        const sock = loadTls().connect({
-          ...(options as tls.ConnectionOptions),
-          socket: ch,
-          servername,
-          host: this.target.host,
-          port: this.target.port,
-        });
-        // A TLS socket over a Duplex does not close its transport by itself.
-        sock.once('close', () => ch.destroy());
-        deliver(cb, null, sock);
-      });
+      openChannel(this.client, this.target, (err, ch) => (err || !ch ? deliver(cb, err) : deliver(cb, null, tlsToHub(ch, options, this.target))));
       return undefined;
     }
   };
   return new SshHttpsAgent(client, target, trust);
+}
+
+/**
+ * TLS to the hub over a stream that reaches its host and port (an SSH channel; another roamlab
+ * process's relay of one, mux.ts), for an https.Agent's connection: the name checked is the one
+ * Node took from the request's Host — the hub's, or a user's own host on a hub with
+ * subdomain_host (the same proxy, reached at the hub's address).
+ */
+export function tlsToHub(stream: Duplex, options: https.RequestOptions, target: ForwardTarget): tls.TLSSocket {
+  const name = options.servername || target.host;
+  const sock = loadTls().connect({
+    ...(options as tls.ConnectionOptions),
+    socket: stream,
+    servername: net.isIP(name) ? undefined : name,
+    host: target.host,
+    port: target.port,
+  });
+  // A TLS socket over a Duplex does not close its transport by itself.
+  sock.once('close', () => stream.destroy());
+  return sock;
 }
 
 /** Host (IPv6 without brackets) and port of the hub URL, the port defaulted by scheme. */
