@@ -9,6 +9,7 @@ import { connectTcp, hubTarget } from '../transport/ssh-transport';
 import { firstHop } from '../transport/open';
 import type { LocalGateway } from '../gateway/gateway';
 import { ensureToken } from './credentials';
+import { onceMoreIfReusedDied } from './hub-access';
 import { canTransition, TransitionError, type SessionState } from './session-machine';
 import { LimitsMonitor, type MonitorNotice } from '../monitor/limits-monitor';
 import type { LimitEvent, ThresholdOverrides } from '../monitor/limits-policy';
@@ -194,27 +195,28 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * The connection, a token the hub takes, and the server's model: nothing asked of the hub yet
-   * that could not be asked again. So when this fails because the facility's shared SSH
-   * connection it reused was dead (the computer slept; noticed only now, as a request waits on
-   * it), it runs once more on a new connection rather than ending the session.
+   * that could not be asked again, so a shared SSH connection that proves dead here (the
+   * computer slept) is replaced rather than ending the session (onceMoreIfReusedDied).
    */
-  private async firstContact(): Promise<{ transport: LiveTransport; hub: HubClient; existing: ServerModel | null }> {
-    for (let attempt = 1; ; attempt++) {
-      const opened = await this.o.openTransport();
-      const live = new LiveTransport(opened);
-      const hub = new HubClient({ transport: live });
-      this.transport = live;
-      this.hub = hub;
-      try {
-        this.token = await this.acceptedToken(hub);
-        return { transport: live, hub, existing: await hub.server(this.token, this.o.username, this.serverName) };
-      } catch (e) {
-        if (attempt > 1 || !opened.reused || !live.isLost) throw e;
-        this.o.log.info('session: the open SSH connection it reused was lost; once more on a new one');
-        this.transport = undefined;
-        await live.close();
-      }
-    }
+  private firstContact(): Promise<{ transport: LiveTransport; hub: HubClient; existing: ServerModel | null }> {
+    return onceMoreIfReusedDied(
+      () => this.o.openTransport(),
+      async (opened) => {
+        const live = new LiveTransport(opened);
+        const hub = new HubClient({ transport: live });
+        this.transport = live;
+        this.hub = hub;
+        try {
+          this.token = await this.acceptedToken(hub);
+          return { transport: live, hub, existing: await hub.server(this.token, this.o.username, this.serverName) };
+        } catch (e) {
+          this.transport = undefined;
+          await live.close();
+          throw e;
+        }
+      },
+      (lost) => this.o.log.info(`session: the open SSH connection it reused was lost (${lost}); once more on a new one`),
+    );
   }
 
   private startMonitor(serverPath: string): void {
