@@ -253,7 +253,12 @@ async function transportFor(ctx: Ctx, profile: FacilityProfile, user: string): P
     ctx.log.info(`${profile.id}: ${shared.describe}`);
     return shared;
   }
-  return openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx) });
+  return ownTransport(ctx, profile, user);
+}
+
+/** A connection of this command's own, its questions asked at the terminal. */
+function ownTransport(ctx: Ctx, profile: FacilityProfile, user: string, signal?: AbortSignal): Promise<HubTransport> {
+  return openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx), signal });
 }
 
 async function connect(ctx: Ctx, profile: FacilityProfile, user: string) {
@@ -438,7 +443,7 @@ async function start(ctx: Ctx, profile: FacilityProfile, from?: { classId: strin
     place: from?.place,
     port,
     log: ctx.log,
-    openTransport: async (signal) => (current = await openTransport(profile, { keychain: ctx.keychain, user, note: (m) => ctx.log.info(m), ...sshQuestions(ctx), signal })),
+    openTransport: async (signal) => (current = await ownTransport(ctx, profile, user, signal)),
     monitor: { thresholds: ctx.state.facilities[profile.id]?.thresholds },
   });
   session.on('metrics', (m) => {
