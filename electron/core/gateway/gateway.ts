@@ -376,12 +376,7 @@ export class LocalGateway {
     const where = this.options.facilityName ?? 'the hub';
     const navigation = req.method === 'GET' && (req.headers['sec-fetch-dest'] === 'document' || /\btext\/html\b/.test(req.headers.accept ?? ''));
     if (navigation) {
-      res.writeHead(503, {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-store',
-        'retry-after': '3',
-        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
-      });
+      res.writeHead(503, { ...OWN_PAGE_HEADERS, 'retry-after': '3' });
       res.end(reconnectingPage(where));
       return;
     }
@@ -393,11 +388,7 @@ export class LocalGateway {
   private answerHubPage(res: http.ServerResponse, page: HubPage, url: URL): void {
     const through = new URL(url.href);
     through.search = through.search ? `${through.search}&${HUB_PAGE_PASS}` : `?${HUB_PAGE_PASS}`;
-    res.writeHead(200, {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
-    });
+    res.writeHead(200, OWN_PAGE_HEADERS);
     res.end(hubPageHtml(page, this.options.facilityName ?? 'the facility', this.options.landingPath, through.pathname + through.search));
   }
 
@@ -605,8 +596,22 @@ function headerValue(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h;
 }
 
-const PAGE_STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;color:#333;background:#fafafa}
-@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}a{color:#8ab4f8}}main{max-width:34em;padding:1em}code{font-size:90%}`;
+/** Headers of the gateway's own pages: never cached, no script, nothing fetched (inline style only). */
+const OWN_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+} as const;
+
+/** One of the gateway's own small pages (reconnecting, the hub's control panel and logout). */
+function ownPage(o: { title: string; body: string; head?: string; style?: string }): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">${o.head ?? ''}<title>${o.title}</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;color:#333;background:#fafafa}
+@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}a{color:#8ab4f8}}main{max-width:34em;padding:1em}code{font-size:90%}${o.style ?? ''}</style></head>
+<body><main>${o.body}</main></body></html>
+`;
+}
 
 /**
  * What the gateway shows for the hub's control panel and its logout (policy.ts hubPageFor):
@@ -625,22 +630,17 @@ export function hubPageHtml(page: HubPage, facility: string, landingPath: string
 <p>Start, stop or switch to another class there (or <code>roamlab status</code> and <code>roamlab stop</code> in a terminal).</p>
 <p>The hub's own control panel asks you to sign in to the hub again: Roamlab signs in with a token, which the hub takes for your server but not for its own pages.</p>
 <p>${back} · <a href="${escapeHtml(passThrough)}">Sign in to the hub's page anyway</a></p>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${page === 'logout' ? 'Still signed in' : 'Your servers'} · Roamlab</title>
-<style>${PAGE_STYLE}</style></head>
-<body><main>${body}</main></body></html>
-`;
+  return ownPage({ title: `${page === 'logout' ? 'Still signed in' : 'Your servers'} · Roamlab`, body });
 }
 
 /** The page a navigation gets while the link is down: it says so and reloads itself. */
 function reconnectingPage(where: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="3">
-<title>Reconnecting…</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;height:100vh;color:#333;background:#fafafa}
-@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}}main{max-width:32em;padding:1em;text-align:center}</style></head>
-<body><main><h1>Reconnecting to ${escapeHtml(where)}…</h1>
+  return ownPage({
+    title: 'Reconnecting…',
+    head: '<meta http-equiv="refresh" content="3">',
+    style: 'main{max-width:32em;text-align:center}',
+    body: `<h1>Reconnecting to ${escapeHtml(where)}…</h1>
 <p>The connection to the hub is interrupted. Roamlab is bringing it back; this page reloads by itself.
-Your server and its kernels keep running meanwhile.</p></main></body></html>
-`;
+Your server and its kernels keep running meanwhile.</p>`,
+  });
 }
