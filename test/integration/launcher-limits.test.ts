@@ -12,6 +12,7 @@ import { launchChromium, screenshot } from './helpers/browser';
 import { makeHome } from './helpers/cli';
 import { countSpawnRequests, hubApi } from './helpers/hub';
 import { bindBridge, bindStripBridge, collectPageProblems, ensureRendererBuilt, RENDERER_DIST, serveStatic, type StaticServer } from './helpers/launcher-page';
+import { sessionViews } from './helpers/events';
 
 // The launcher's sessions panel and the Lab window's status strip over the real core and limits
 // monitor: JupyterHub 5.2's Tiny class (400 MB), a kernel filling it step by step, and the row
@@ -296,7 +297,7 @@ describe('the launcher and the Lab window strip show memory, CPU and runtime of 
     expect(spawnRequests()).toBe(spawnsBefore + 1);
 
     // The new session's path, as the launcher saw it: stopping Tiny first, then the usual start.
-    const views = events.flatMap((e) => (e.type === 'session' && e.session.sessionId === next.sessionId ? [e.session] : []));
+    const views = sessionViews(events, next.sessionId);
     const steps = views.map((v: SessionView) => (v.replacing ? `stopping ${v.replacing}` : v.state)).filter((x, i, a) => x !== a[i - 1]);
     expect(steps).toEqual(['stopping Tiny', 'signed-out', 'authenticating', 'spawning', 'connecting', 'ready']);
     // The old session ended before the new one asked the hub for anything.

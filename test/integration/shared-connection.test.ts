@@ -18,6 +18,7 @@ import { startTcpCutter, type TcpCutter } from '../rig/tcp-cutter';
 import { makeHome, runCli } from './helpers/cli';
 import { hubApi } from './helpers/hub';
 import { until } from './helpers/wait';
+import { sessionViews } from './helpers/events';
 
 const USER = 'olga';
 const IDLE_MS = 3000;
@@ -35,7 +36,7 @@ const prompts: Extract<RoamlabEvent, { type: 'ssh-prompt' }>[] = [];
 /** While set, the person does not answer (the code is not at hand yet). */
 let away = false;
 
-const views = (sessionId: string): SessionView[] => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === sessionId ? [e.session] : []));
+const views = (sessionId: string): SessionView[] => sessionViews(events, sessionId);
 const lastView = (sessionId: string) => views(sessionId).at(-1);
 
 beforeAll(async () => {
@@ -230,7 +231,7 @@ describe('a shared connection that died unnoticed (the computer slept, its NAT f
     cutter.connections.at(-1)!.silence();
     const before = cutter.connections.length;
     const view = app.startSession('napping', 'small', '');
-    const last = () => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === view.sessionId ? [e.session] : [])).at(-1);
+    const last = () => sessionViews(events, view.sessionId).at(-1);
     await until(() => last()?.state === 'ready' || last()?.state === 'ended', 120_000, 'the session ready or ended');
     expect(last()).toMatchObject({ state: 'ready' });
     expect(cutter.connections.length).toBe(before + 1);

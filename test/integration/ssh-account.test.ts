@@ -9,6 +9,7 @@ import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { makeHome, runCli } from './helpers/cli';
 import { hubApi } from './helpers/hub';
 import { until } from './helpers/wait';
+import { sessionViews } from './helpers/events';
 import type { RoamlabEvent } from '../../electron/common/ipc-contract';
 import { LauncherService } from '../../electron/core/app/launcher-service';
 import { OsKeychain } from '../../electron/core/keychain/os-keychain';
@@ -145,7 +146,7 @@ describe('the app, with a profile that names no SSH account', () => {
       expect(info).toMatchObject({ username: 'carol', signedIn: true });
       expect((await service.listServers()).unreachable).toEqual([]);
       const view = service.startSession('app', 'small', '');
-      const last = () => events.flatMap((e) => (e.type === 'session' && e.session.sessionId === view.sessionId ? [e.session] : [])).at(-1);
+      const last = () => sessionViews(events, view.sessionId).at(-1);
       await until(() => last()?.state === 'ready' || last()?.state === 'ended', 120_000, 'the session ready');
       expect(last()).toMatchObject({ state: 'ready' });
       // One connection (shared) carried the sign-in, the list and the session, as nobody.
