@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type RigHub } from '../rig/hubs';
 import { startSshd, type RigSshd } from '../rig/sshd';
+import { freePort } from '../rig/ports';
 import { keychainEntry, startKeyring, type RigKeyring } from '../rig/keyring';
 import { makeHome, runCli } from './helpers/cli';
 import { hubApi } from './helpers/hub';
@@ -122,6 +123,59 @@ describe('a profile that names no SSH account', () => {
     expect(r.stderr).toContain('add a User line for 127.0.0.1 to ~/.ssh/config, or "user" under "ssh" in the profile');
     expect(await keychainEntry('refused/token/alice').getPassword()).toBeNull();
     expect(await keychainEntry('refused/password/alice').getPassword()).toBeNull();
+  });
+});
+
+// Away from the facility the gateway is often only reached through its bastion, and people say so
+// in ~/.ssh/config (ProxyJump, the bastion under a short name with its HostName and Port), not in
+// the facility's profile. The rig's bastion lets tunnels through to the gateway's SSH port only,
+// and logs each one.
+describe('a profile that names no jump host', () => {
+  let jump: RigSshd;
+  let known: string;
+
+  beforeAll(async () => {
+    jump = await startSshd({ extraConfig: [`PermitOpen ${sshd.host}:${sshd.port}`, 'LogLevel DEBUG1'] });
+    appendFileSync(path.join(jump.dir, 'authorized_keys'), readFileSync(`${sshd.identityFile}.pub`));
+    known = path.join(dir, 'known_with_bastion');
+    writeFileSync(known, readFileSync(sshd.knownHostsFile, 'utf8') + readFileSync(jump.knownHostsFile, 'utf8'));
+  });
+  afterAll(async () => {
+    await jump?.stop();
+  });
+
+  const viaBastion = (port: number) => `Host 127.0.0.1\n  ProxyJump bastion\nHost bastion\n  HostName 127.0.0.1\n  Port ${port}\n`;
+  const tunnels = () => readFileSync(jump.logFile, 'utf8').match(new RegExp(`direct_tcpip.*target 127\\.0\\.0\\.1 port ${sshd.port}\\b`, 'g'))?.length ?? 0;
+
+  it("goes through the bastion the person's ssh configuration names for the gateway (ProxyJump, and the bastion's HostName and Port)", async () => {
+    const env = facility('viabastion', viaBastion(jump.port), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known });
+    const before = tunnels();
+    const r = await runCli(['login', 'viabastion', '--user', 'erin', '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const status = await runCli(['status', 'viabastion'], env);
+    expect(status.code).toBe(0);
+    // Both commands went through the bastion to the gateway.
+    expect(tunnels() - before).toBe(2);
+  });
+
+  it('says the way came from the ssh configuration, and how to change it, when the bastion cannot be reached; stores nothing', async () => {
+    const env = facility('deadbastion', viaBastion(await freePort()), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known });
+    const r = await runCli(['login', 'deadbastion', '--user', 'erin', '--password-stdin'], env, hub.password);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Cannot reach the SSH jump host 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    expect(r.stderr).toContain("because your ssh configuration's ProxyJump for 127.0.0.1 says so");
+    expect(r.stderr).toContain('change the ProxyJump for 127.0.0.1 in ~/.ssh/config, or set "proxyJump" under "ssh" in the profile ("none" for none)');
+    expect(await keychainEntry('deadbastion/token/erin').getPassword()).toBeNull();
+  });
+
+  it('goes straight to the gateway when the profile says "proxyJump": "none", whatever the configuration says', async () => {
+    const env = facility('nobastion', viaBastion(await freePort()), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known, proxyJump: 'none' });
+    const before = tunnels();
+    const r = await runCli(['login', 'nobastion', '--user', 'erin', '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(tunnels()).toBe(before);
   });
 });
 

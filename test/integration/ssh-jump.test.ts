@@ -81,6 +81,8 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
   it('reaches the hub through the jump host and the gateway, and closes both connections', async () => {
     const t = await connect([{ host: jump.host, port: jump.port }]);
     expect(t.describe).toBe(`ssh ${gw.user}@${gw.host}:${gw.port} via ${gw.user}@${jump.host}:${jump.port}`);
+    // Where a reconnect checks that the network is back: the bastion, not the gateway behind it.
+    expect(t.linkStart).toEqual({ host: jump.host, port: jump.port });
     for (let i = 0; i < 3; i++) expect(await get(`http://127.0.0.1:${hubPort}/hub/api/${i}`, t.agent)).toEqual({ status: 200, body: `hub says GET /hub/api/${i}` });
     // The bastion carried the gateway's connection: it logged the tunnel to the gateway's port.
     const log = await fsp.readFile(jump.logFile, 'utf8');

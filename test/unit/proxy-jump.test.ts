@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeHop, parseProxyJump, sshRoute } from '../../electron/core/profile/proxy-jump';
+import { describeHop, parseProxyJump, parseProxyJumpSpecs, sshRoute } from '../../electron/core/profile/proxy-jump';
 
 describe('ssh.proxyJump, read as OpenSSH reads ProxyJump', () => {
   it('takes one host, with or without user and port', () => {
@@ -14,6 +14,12 @@ describe('ssh.proxyJump, read as OpenSSH reads ProxyJump', () => {
       { host: '2001:db8::1', port: 2022, user: 'u' },
       { host: '::1', port: 22 },
     ]);
+  });
+
+  it('"none" is no jump hosts, as in ssh_config; the hops as written keep a missing port missing', () => {
+    expect(parseProxyJump('none')).toEqual([]);
+    expect(sshRoute({ host: 'gate', port: 22, proxyJump: 'None' })).toEqual([{ host: 'gate', port: 22 }]);
+    expect(parseProxyJumpSpecs('bastion,me@[::1]:2022')).toEqual([{ host: 'bastion' }, { host: '::1', port: 2022, user: 'me' }]);
   });
 
   it('a user name may hold "@" (the host follows the last one)', () => {

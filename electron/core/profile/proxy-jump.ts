@@ -17,8 +17,15 @@ export interface JumpHost {
 const HOST = /^[A-Za-z0-9._-]+$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9._-]+)?$/;
 
+/** One hop as written: its port undefined when none is written. */
+export interface JumpSpec {
+  host: string;
+  port?: number;
+  user?: string;
+}
+
 /** One hop; a string saying what is wrong with it, for the profile error. */
-function parseHop(spec: string): JumpHost | string {
+function parseHop(spec: string): JumpSpec | string {
   let s = spec.trim();
   if (!s) return 'an empty entry between commas';
   if (s.startsWith('ssh://')) s = s.slice('ssh://'.length).replace(/\/$/, '');
@@ -47,23 +54,34 @@ function parseHop(spec: string): JumpHost | string {
     portText = parts[1];
     if (!HOST.test(host)) return `"${spec}" is not [user@]host[:port]`;
   }
-  let port = 22;
+  const hop: JumpSpec = { host };
   if (portText !== undefined) {
-    port = Number(portText);
+    const port = Number(portText);
     if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return `"${spec}" has no valid port after ":" (1-65535)`;
+    hop.port = port;
   }
-  return user === undefined ? { host, port } : { host, port, user };
+  if (user !== undefined) hop.user = user;
+  return hop;
 }
 
-/** The hops of a ProxyJump value, in order; throws an Error saying what is wrong. */
-export function parseProxyJump(value: string): JumpHost[] {
-  const hops: JumpHost[] = [];
+/**
+ * The hops of a ProxyJump value as written, in order (a port only where one is written); `none`,
+ * as OpenSSH takes it, is no hops. Throws an Error saying what is wrong.
+ */
+export function parseProxyJumpSpecs(value: string): JumpSpec[] {
+  if (value.trim().toLowerCase() === 'none') return [];
+  const hops: JumpSpec[] = [];
   for (const spec of value.split(',')) {
     const hop = parseHop(spec);
     if (typeof hop === 'string') throw new Error(hop);
     hops.push(hop);
   }
   return hops;
+}
+
+/** The hops of a ProxyJump value, in order, port 22 where none is written; throws an Error saying what is wrong. */
+export function parseProxyJump(value: string): JumpHost[] {
+  return parseProxyJumpSpecs(value).map(({ host, port, user }) => (user === undefined ? { host, port: port ?? 22 } : { host, port: port ?? 22, user }));
 }
 
 /** `user@host:port` as a person writes it (the port only when it is not 22). */

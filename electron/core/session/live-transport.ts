@@ -29,6 +29,10 @@ export class LiveTransport implements HubTransport {
     return this.inner.rttMs;
   }
 
+  get linkStart(): { host: string; port: number } | undefined {
+    return this.inner.linkStart;
+  }
+
   get describe(): string {
     return this.inner.describe;
   }

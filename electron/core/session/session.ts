@@ -343,12 +343,13 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Where the link starts: the SSH gateway, else the hub itself. A TCP connect there is the cheap
-   * "is the network back?" check that runs while a long backoff is waited out (the CLI has no
-   * network events; the app's may come late or never).
+   * Where the link starts: the first SSH jump host, else the SSH gateway, as the last connection
+   * went (its jump hosts may come from the person's ssh configuration), else the hub itself. A
+   * TCP connect there is the cheap "is the network back?" check that runs while a long backoff
+   * is waited out (the CLI has no network events; the app's may come late or never).
    */
   private reachTarget(): { host: string; port: number } {
-    const hop = firstHop(this.o.profile);
+    const hop = this.transport?.linkStart ?? firstHop(this.o.profile);
     if (hop) return hop;
     return this.transport ? hubTarget(this.transport.hubUrl) : { host: '', port: 0 };
   }

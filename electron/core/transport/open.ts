@@ -4,7 +4,7 @@ import { accountName, type Keychain } from '../keychain/keychain';
 import type { HubTransport } from './transport';
 import { openDirectTransport } from './direct';
 import { openSshTransport, type SshQuestions } from './ssh-transport';
-import { parseProxyJump, sshRoute } from '../profile/proxy-jump';
+import { describeHop, parseProxyJump, parseProxyJumpSpecs, sshRoute, type JumpHost } from '../profile/proxy-jump';
 import { RoamlabError } from '../errors';
 import { pickIdentityFile, sshConfigFor, type SshConfigAnswer } from './ssh-config';
 
@@ -22,12 +22,42 @@ export interface OpenTransportOptions extends SshQuestions {
   note?: (message: string) => void;
 }
 
-/** Where the SSH account and key come from: the profile, the person's ssh configuration, or their hub user name / the default key. */
+/**
+ * The account, key and jump hosts for the profile's gateway, and where each comes from: the
+ * profile, the person's ssh configuration, or their hub user name / the default key.
+ */
 export interface SshAccount {
   user: string;
   identityFile: string;
   userFrom: 'profile' | 'ssh-config' | 'hub-user';
   identityFrom: 'profile' | 'ssh-config' | 'default';
+  /** The jump hosts before the gateway, in order (none: straight to it). */
+  jumpHosts: JumpHost[];
+  jumpFrom: 'profile' | 'ssh-config' | 'none';
+  /** The ProxyCommand the ssh configuration gives the gateway, which Roamlab does not run (for the error when the gateway cannot be reached). */
+  proxyCommand?: string;
+}
+
+type SshConfigLookup = (host: string) => Promise<SshConfigAnswer>;
+
+/** A first jump host's own ProxyJump is followed this deep, as ssh follows it (a loop ends here). */
+const MAX_JUMP_DEPTH = 4;
+
+/**
+ * The jump hosts an ssh configuration's ProxyJump names, as ssh reaches them: each name looked up
+ * in the configuration in turn (its HostName, Port and User; a port or user written in the
+ * ProxyJump wins), and the first one's own ProxyJump before it. A hop without a user gets the
+ * gateway's account (proxy-jump.ts), not the local login name as with ssh.
+ */
+async function configuredJumps(value: string, lookup: SshConfigLookup, depth = 0): Promise<JumpHost[]> {
+  const hops: JumpHost[] = [];
+  for (const [i, spec] of parseProxyJumpSpecs(value).entries()) {
+    const c = await lookup(spec.host);
+    if (i === 0 && c.proxyJump && depth < MAX_JUMP_DEPTH) hops.push(...(await configuredJumps(c.proxyJump, lookup, depth + 1)));
+    const user = spec.user ?? c.user;
+    hops.push({ host: c.hostName ?? spec.host, port: spec.port ?? c.port ?? 22, ...(user ? { user } : {}) });
+  }
+  return hops;
 }
 
 /**
@@ -48,13 +78,15 @@ const DEFAULT_IDENTITIES = ['~/.ssh/id_ed25519', '~/.ssh/id_rsa', '~/.ssh/id_ecd
 export async function resolveSshAccount(
   profile: FacilityProfile,
   user: string | undefined,
-  o: { config?: (host: string) => Promise<SshConfigAnswer>; note?: (message: string) => void } = {},
+  o: { config?: SshConfigLookup; note?: (message: string) => void } = {},
 ): Promise<SshAccount> {
   const ssh = profile.ssh;
   if (!ssh) throw new RoamlabError('usage', `${profile.name} is reached without SSH.`, 'Nothing to do.');
-  if (ssh.user && ssh.identityFile) return { user: ssh.user, identityFile: ssh.identityFile, userFrom: 'profile', identityFrom: 'profile' };
-  const config = await (o.config ?? sshConfigFor)(ssh.host);
+  const lookup = o.config ?? sshConfigFor;
+  const fromProfile = ssh.user && ssh.identityFile && ssh.proxyJump !== undefined;
+  const config: SshConfigAnswer = fromProfile ? { identityFiles: [] } : await lookup(ssh.host);
   if (config.problem) o.note?.(`${profile.id}: your ssh configuration was not read (${config.problem})`);
+  const route = await jumpsFor(profile, config, lookup, o.note);
   const account = ssh.user ?? config.user ?? user;
   if (!account) {
     throw new RoamlabError(
@@ -65,11 +97,44 @@ export async function resolveSshAccount(
     );
   }
   const userFrom = ssh.user ? 'profile' : config.user ? 'ssh-config' : 'hub-user';
-  if (ssh.identityFile) return { user: account, identityFile: ssh.identityFile, userFrom, identityFrom: 'profile' };
+  if (ssh.identityFile) return { user: account, identityFile: ssh.identityFile, userFrom, identityFrom: 'profile', ...route };
   const t = { user: account, host: ssh.host };
   const configured = await pickIdentityFile(config.identityFiles, t);
-  if (configured) return { user: account, identityFile: configured, userFrom, identityFrom: 'ssh-config' };
-  return { user: account, identityFile: (await pickIdentityFile(DEFAULT_IDENTITIES, t))!, userFrom, identityFrom: 'default' };
+  if (configured) return { user: account, identityFile: configured, userFrom, identityFrom: 'ssh-config', ...route };
+  return { user: account, identityFile: (await pickIdentityFile(DEFAULT_IDENTITIES, t))!, userFrom, identityFrom: 'default', ...route };
+}
+
+/**
+ * The jump hosts: the profile's `ssh.proxyJump` when it has one (`none`: none, whatever the
+ * configuration says), else the ProxyJump the person's ssh configuration gives the gateway —
+ * at home the gateway may be in reach, on the road only through the facility's bastion, and
+ * `Match` blocks in ssh_config say which (ssh -G applies them). A ProxyCommand is noted: Roamlab
+ * runs no commands from ssh_config.
+ */
+async function jumpsFor(
+  profile: FacilityProfile,
+  config: SshConfigAnswer,
+  lookup: SshConfigLookup,
+  note: ((message: string) => void) | undefined,
+): Promise<Pick<SshAccount, 'jumpHosts' | 'jumpFrom' | 'proxyCommand'>> {
+  const ssh = profile.ssh!;
+  if (ssh.proxyJump !== undefined) {
+    const jumpHosts = parseProxyJump(ssh.proxyJump);
+    return { jumpHosts, jumpFrom: jumpHosts.length ? 'profile' : 'none' };
+  }
+  if (config.proxyJump) {
+    try {
+      const jumpHosts = await configuredJumps(config.proxyJump, lookup);
+      note?.(`${profile.id}: through ${jumpHosts.map(describeHop).join(', ')} to ${ssh.host}, as your ssh configuration's ProxyJump says`);
+      return { jumpHosts, jumpFrom: 'ssh-config' };
+    } catch (e) {
+      note?.(`${profile.id}: the ProxyJump your ssh configuration gives ${ssh.host} ("${config.proxyJump}") was not understood (${(e as Error).message}); connecting to ${ssh.host} directly`);
+    }
+  } else if (config.proxyCommand) {
+    note?.(`${profile.id}: your ssh configuration reaches ${ssh.host} through a ProxyCommand, which Roamlab does not run; connecting to ${ssh.host} directly`);
+    return { jumpHosts: [], jumpFrom: 'none', proxyCommand: config.proxyCommand };
+  }
+  return { jumpHosts: [], jumpFrom: 'none' };
 }
 
 /** The transport the profile asks for: through its SSH gateway when it names one, else direct. */
@@ -87,7 +152,7 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
       user: account.user,
       identityFile: expandHome(account.identityFile),
       knownHostsFile: expandHome(ssh.knownHostsFile),
-      jumpHosts: ssh.proxyJump ? parseProxyJump(ssh.proxyJump) : [],
+      jumpHosts: account.jumpHosts,
     },
     passphrase,
     confirmUnknownHostKey: o.confirmUnknownHostKey,
@@ -113,6 +178,24 @@ function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: Ssh
       `No SSH key for ${host}: neither the profile nor your ssh configuration names one, and none of ${DEFAULT_IDENTITIES.join(', ')} exists. ${e.message.replace(/^Cannot read the SSH key \S+ \(ENOENT\)\. ?/, '')}`.trim(),
       `Name the key you use for ${host} with an IdentityFile line in ~/.ssh/config (or "identityFile" under "ssh" in the profile); or make one with ssh-keygen -t ed25519 and register its .pub with ${profile.name}.`,
       { ...e.details, identityFrom: account.identityFrom },
+      { cause: e },
+    );
+  }
+  if (e.details.jump === true && account.jumpFrom === 'ssh-config') {
+    return new RoamlabError(
+      e.kind,
+      `${e.message} Roamlab went through ${account.jumpHosts.map(describeHop).join(', ')} because your ssh configuration's ProxyJump for ${host} says so.`,
+      `${e.kind === 'ssh-unreachable' ? 'Check the network connection, and the jump hosts\' names and ports in ~/.ssh/config.' : e.hint} To go another way, change the ProxyJump for ${host} in ~/.ssh/config, or set "proxyJump" under "ssh" in the profile ("none" for none).`,
+      { ...e.details, jumpFrom: account.jumpFrom },
+      { cause: e },
+    );
+  }
+  if (e.kind === 'ssh-unreachable' && e.details.jump !== true && account.proxyCommand) {
+    return new RoamlabError(
+      e.kind,
+      `${e.message} Your ssh configuration reaches ${host} through a ProxyCommand (${account.proxyCommand}), which Roamlab does not run.`,
+      `If ${host} is reached through a jump host, name it with a ProxyJump line for ${host} in ~/.ssh/config, or "proxyJump" under "ssh" in the profile. ${e.hint}`,
+      { ...e.details, proxyCommand: true },
       { cause: e },
     );
   }

@@ -243,6 +243,9 @@ class Shared {
       get describe() {
         return inner.describe;
       },
+      get linkStart() {
+        return inner.linkStart;
+      },
       get rttMs() {
         return inner.rttMs;
       },

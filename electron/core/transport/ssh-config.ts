@@ -5,8 +5,9 @@ import { expandHome } from '../paths';
 
 /**
  * What the person's own OpenSSH configuration (~/.ssh/config and the system's ssh_config) says
- * about a host, for what a facility profile leaves open: the account on the gateway (`User`)
- * and the key (`IdentityFile`). Someone who can already `ssh gate.example.org` then needs
+ * about a host, for what a facility profile leaves open: the account on the gateway (`User`),
+ * the key (`IdentityFile`) and the jump hosts on the way (`ProxyJump`, each one's own `HostName`,
+ * `Port` and `User` too). Someone who can already `ssh gate.example.org` then needs
  * nothing more in Roamlab, and a facility can publish one profile for all its users.
  *
  * OpenSSH is asked, not imitated: `ssh -G HOST` prints the configuration ssh would use, with
@@ -22,6 +23,14 @@ export interface SshConfigAnswer {
   user?: string;
   /** `IdentityFile`s for the host, in ssh's order, when the configuration sets any (`~` and %-tokens as written). */
   identityFiles: string[];
+  /** `HostName`, when the configuration gives the host another name or address to connect to. */
+  hostName?: string;
+  /** `Port`, when the configuration sets one other than 22. */
+  port?: number;
+  /** `ProxyJump`, as written, when the configuration sets one (`none` counts as none). */
+  proxyJump?: string;
+  /** `ProxyCommand`, when the configuration sets one (Roamlab does not run it; it says so). */
+  proxyCommand?: string;
   /** Why nothing could be read (ssh missing, the configuration refused), for the log. */
   problem?: string;
 }
@@ -72,7 +81,16 @@ export async function sshConfigFor(host: string, o: SshConfigOptions = {}): Prom
     const files = configured.get('identityfile') ?? [];
     const defaultFiles = defaults.get('identityfile') ?? [];
     const same = files.length === defaultFiles.length && files.every((f, i) => f === defaultFiles[i]);
-    return { user, identityFiles: same ? [] : files };
+    const answer: SshConfigAnswer = { user, identityFiles: same ? [] : files };
+    const hostName = one(configured, 'hostname');
+    if (hostName && hostName !== one(defaults, 'hostname')) answer.hostName = hostName;
+    const port = Number(one(configured, 'port'));
+    if (Number.isInteger(port) && port > 0 && String(port) !== one(defaults, 'port')) answer.port = port;
+    const jump = one(configured, 'proxyjump');
+    if (jump && jump.toLowerCase() !== 'none') answer.proxyJump = jump;
+    const command = one(configured, 'proxycommand');
+    if (command && command.toLowerCase() !== 'none') answer.proxyCommand = command;
+    return answer;
   } catch (e) {
     return { identityFiles: [], problem: `ssh -G ${host}: ${(e as Error).message}` };
   }

@@ -285,7 +285,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number, signal
           'ssh-unreachable',
           `Cannot reach the ${hopNoun({ jump })} ${hostLabel(host, port)} (${code}).`,
           `Check the network connection, and that the ${jump ? 'jump host' : 'gateway'}'s name and port in the facility profile are right. Some networks block SSH; try another network or the facility VPN.`,
-          { host, port, code },
+          { host, port, code, ...(jump ? { jump: true } : {}) },
           { cause: err },
         ),
       );
@@ -1030,6 +1030,7 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     get rttMs() {
       return rtt.ms;
     },
+    linkStart: { host: first.host, port: first.port },
     forward: () => new Promise<Duplex>((resolve, reject) => openChannel(client, target, (err, ch) => (err || !ch ? reject(err ?? new Error('no channel')) : resolve(ch)))),
     onLost(listener) {
       if (lostReason !== undefined) {

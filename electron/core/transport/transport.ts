@@ -21,6 +21,11 @@ export interface HubTransport {
    */
   readonly rttMs?: number;
   /**
+   * Where the link starts (SSH: the first jump host, else the gateway): a TCP connect there
+   * answering is "the network is back" while a reconnect waits. Undefined: the hub itself.
+   */
+  readonly linkStart?: { host: string; port: number };
+  /**
    * Leased from a connection that was open and in use before this lease (shared.ts): a request
    * failing on it may be the connection's fault, not the request's — it may have died unnoticed
    * while the computer slept — so an idempotent request is worth one more try on a new one.

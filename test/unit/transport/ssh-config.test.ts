@@ -71,12 +71,17 @@ describe('resolveSshAccount', () => {
     parseProfile({ schema: 1, id: 'naf', name: 'DESY NAF', hub: { url: 'http://hub.internal:8000/' }, ssh: { host: 'gate.example.org', ...ssh }, classes: [{ id: 's', label: 'S', userOptions: { profile: 's' } }] }, 'naf.json');
   const config = (user?: string, identityFiles: string[] = []) => async () => ({ user, identityFiles });
 
-  it("takes the profile's account and key as they are, without asking ssh", async () => {
+  it("takes the profile's account, key and jump hosts as they are, without asking ssh", async () => {
     const asked: string[] = [];
-    const a = await resolveSshAccount(profile({ user: 'shared', identityFile: '~/.ssh/k' }), 'alice', {
-      config: async (h) => (asked.push(h), { identityFiles: [] }),
+    const a = await resolveSshAccount(profile({ user: 'shared', identityFile: '~/.ssh/k', proxyJump: 'none' }), 'alice', {
+      config: async (h) => (asked.push(h), { identityFiles: [], proxyJump: 'bastion' }),
     });
-    expect(a).toEqual({ user: 'shared', identityFile: '~/.ssh/k', userFrom: 'profile', identityFrom: 'profile' });
+    expect(a).toEqual({ user: 'shared', identityFile: '~/.ssh/k', userFrom: 'profile', identityFrom: 'profile', jumpHosts: [], jumpFrom: 'none' });
+    expect(asked).toEqual([]);
+    const b = await resolveSshAccount(profile({ user: 'shared', identityFile: '~/.ssh/k', proxyJump: 'me@bastion:2222' }), 'alice', {
+      config: async (h) => (asked.push(h), { identityFiles: [], proxyJump: 'elsewhere' }),
+    });
+    expect(b).toMatchObject({ jumpHosts: [{ host: 'bastion', port: 2222, user: 'me' }], jumpFrom: 'profile' });
     expect(asked).toEqual([]);
   });
 
@@ -86,6 +91,8 @@ describe('resolveSshAccount', () => {
       identityFile: path.join(os.homedir(), '.ssh/id_desy'),
       userFrom: 'ssh-config',
       identityFrom: 'ssh-config',
+      jumpHosts: [],
+      jumpFrom: 'none',
     });
     expect(await resolveSshAccount(profile({ identityFile: '~/.ssh/k' }), 'alice', { config: config() })).toMatchObject({ user: 'alice', userFrom: 'hub-user' });
     expect(await resolveSshAccount(profile({ user: 'shared' }), 'alice', { config: config() })).toMatchObject({ user: 'shared', userFrom: 'profile', identityFrom: 'default' });
@@ -121,5 +128,64 @@ describe('resolveSshAccount', () => {
     const a = await resolveSshAccount(profile({}), 'alice', { config: async () => ({ identityFiles: [], problem: 'ssh -G gate.example.org: line 2: Bad configuration option' }), note: (m) => notes.push(m) });
     expect(a.user).toBe('alice');
     expect(notes).toEqual(['naf: your ssh configuration was not read (ssh -G gate.example.org: line 2: Bad configuration option)']);
+  });
+});
+
+describe('jump hosts from the ssh configuration (ProxyJump)', () => {
+  const profile = (ssh: object) =>
+    parseProfile({ schema: 1, id: 'naf', name: 'DESY NAF', hub: { url: 'http://hub.internal:8000/' }, ssh: { host: 'gate.example.org', user: 'jdoe', identityFile: '~/.ssh/k', ...ssh }, classes: [{ id: 's', label: 'S', userOptions: { profile: 's' } }] }, 'naf.json');
+  const real = (configFile: string) => ({ config: (h: string) => sshConfigFor(h, { configFile }) });
+
+  it("goes through the jump hosts the person's ssh configuration gives the gateway, each with its own HostName, Port and User", async () => {
+    const config = write(
+      'jumps',
+      [
+        'Host gate.example.org',
+        '  ProxyJump bastion,other@inner.example.org:2200',
+        'Host bastion',
+        '  HostName bastion.example.org',
+        '  Port 2222',
+        '  User bast',
+        'Host inner.example.org',
+        '  Port 2300',
+        '',
+      ].join('\n'),
+    );
+    const notes: string[] = [];
+    const a = await resolveSshAccount(profile({}), 'alice', { ...real(config), note: (m) => notes.push(m) });
+    expect(a.jumpFrom).toBe('ssh-config');
+    // The port written in the ProxyJump wins over the configuration's Port, as with ssh.
+    expect(a.jumpHosts).toEqual([
+      { host: 'bastion.example.org', port: 2222, user: 'bast' },
+      { host: 'inner.example.org', port: 2200, user: 'other' },
+    ]);
+    expect(notes).toEqual(["naf: through bast@bastion.example.org:2222, other@inner.example.org:2200 to gate.example.org, as your ssh configuration's ProxyJump says"]);
+  });
+
+  it("follows the first jump host's own ProxyJump, as ssh does, and stops a loop", async () => {
+    const config = write('nested', 'Host gate.example.org\n  ProxyJump mid\nHost mid\n  ProxyJump outer:2022\n');
+    expect((await resolveSshAccount(profile({}), 'alice', real(config))).jumpHosts).toEqual([
+      { host: 'outer', port: 2022 },
+      { host: 'mid', port: 22 },
+    ]);
+    const loop = write('loop', 'Host gate.example.org\n  ProxyJump a\nHost a\n  ProxyJump b\nHost b\n  ProxyJump a\n');
+    const hops = (await resolveSshAccount(profile({}), 'alice', real(loop))).jumpHosts;
+    expect(hops.length).toBeLessThanOrEqual(6);
+    expect(hops.at(-1)).toEqual({ host: 'a', port: 22 });
+  });
+
+  it('takes the ProxyJump only for the host ssh gives it to, as Match and Host blocks say', async () => {
+    const config = write('match', 'Match host gate.example.org !exec "false"\n  ProxyJump bastion\nHost other.example.org\n  ProxyJump elsewhere\n');
+    expect((await resolveSshAccount(profile({}), 'alice', real(config))).jumpHosts).toEqual([{ host: 'bastion', port: 22 }]);
+    const off = write('match-off', 'Match host gate.example.org exec "false"\n  ProxyJump bastion\n');
+    expect(await resolveSshAccount(profile({}), 'alice', real(off))).toMatchObject({ jumpHosts: [], jumpFrom: 'none' });
+  });
+
+  it('notes a ProxyCommand it does not run, and keeps it for the error', async () => {
+    const config = write('command', 'Host gate.example.org\n  ProxyCommand nc -X 5 -x socks.example.org:1080 %h %p\n');
+    const notes: string[] = [];
+    const a = await resolveSshAccount(profile({}), 'alice', { ...real(config), note: (m) => notes.push(m) });
+    expect(a).toMatchObject({ jumpHosts: [], jumpFrom: 'none', proxyCommand: 'nc -X 5 -x socks.example.org:1080 %h %p' });
+    expect(notes[0]).toMatch(/ProxyCommand, which Roamlab does not run; connecting to gate\.example\.org directly/);
   });
 });
