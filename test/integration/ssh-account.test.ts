@@ -169,6 +169,34 @@ describe('a profile that names no jump host', () => {
     expect(await keychainEntry('deadbastion/token/erin').getPassword()).toBeNull();
   });
 
+  // Older guides reach the gateway with `ProxyCommand ssh -W %h:%p bastion`: the real OpenSSH
+  // client runs as the command, to the same bastion (its own configuration off, so it does not
+  // run this ProxyCommand again).
+  const viaCommand = (port: number) =>
+    `Host 127.0.0.1\n  ProxyCommand ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${sshd.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${port} -W %h:%p ${sshd.user}@127.0.0.1\n`;
+
+  it("goes through the ProxyCommand the person's ssh configuration gives the gateway (ssh -W through the bastion)", async () => {
+    const env = facility('viacommand', viaCommand(jump.port), { user: sshd.user, identityFile: sshd.identityFile });
+    const before = tunnels();
+    const r = await runCli(['login', 'viacommand', '--user', 'erin', '--password-stdin'], env, hub.password);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const status = await runCli(['status', 'viacommand'], env);
+    expect(status.code).toBe(0);
+    expect(tunnels() - before).toBe(2);
+  });
+
+  it("says what the ProxyCommand said when it fails, and stores nothing", async () => {
+    const dead = await freePort();
+    const env = facility('deadcommand', viaCommand(dead), { user: sshd.user, identityFile: sshd.identityFile });
+    const r = await runCli(['login', 'deadcommand', '--user', 'erin', '--password-stdin'], env, hub.password);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('The ProxyCommand your ssh configuration gives 127.0.0.1 (ssh …)');
+    expect(r.stderr).toContain(`exited with code 255: ssh: connect to host 127.0.0.1 port ${dead}: Connection refused.`);
+    expect(r.stderr).toContain('Check the network connection, and the ProxyCommand for 127.0.0.1 in ~/.ssh/config');
+    expect(await keychainEntry('deadcommand/token/erin').getPassword()).toBeNull();
+  });
+
   it('goes straight to the gateway when the profile says "proxyJump": "none", whatever the configuration says', async () => {
     const env = facility('nobastion', viaBastion(await freePort()), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known, proxyJump: 'none' });
     const before = tunnels();

@@ -3,6 +3,7 @@
  * real OpenSSH sshds. The jump host lets tunnels through to the gateway's SSH port only
  * (PermitOpen), as a facility's bastion does, so the hub is reached through both or not at all.
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -91,6 +92,20 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     await t.close();
     // Nothing left open on the bastion (sshd ends the per-connection process when we leave).
     await until(() => childPids(jump.pid!).length === 0, 10_000, 'the bastion to end our connection', 25);
+  });
+
+  it("reaches the gateway over a ProxyCommand (the real ssh -W through the bastion), and ends the command on close", async () => {
+    const proxyCommand = `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${gw.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${jump.port} -W %h:%p ${gw.user}@${jump.host}`;
+    const t = await connect([], {}, { proxyCommand });
+    expect(await get(`http://127.0.0.1:${hubPort}/hub/by-command`, t.agent)).toEqual({ status: 200, body: 'hub says GET /hub/by-command' });
+    expect(await fsp.readFile(jump.logFile, 'utf8')).toMatch(new RegExp(`direct_tcpip.*target ${gw.host.replace(/\./g, '\\.')} port ${gw.port}`));
+    // Only the command knows where its link starts: no "is the network back?" check there.
+    expect(t.linkStart).toBeNull();
+    const ours = () => execFileSync('pgrep', ['-f', '--', `-W ${gw.host}:${gw.port} ${gw.user}@${jump.host}`], { encoding: 'utf8' }).trim();
+    expect(ours()).not.toBe('');
+    await t.close();
+    await until(() => childPids(jump.pid!).length === 0, 10_000, 'the bastion to end our connection', 25);
+    expect(() => ours()).toThrow(); // pgrep: no such process left
   });
 
   it('goes through several jump hosts in order', async () => {

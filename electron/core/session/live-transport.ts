@@ -29,7 +29,7 @@ export class LiveTransport implements HubTransport {
     return this.inner.rttMs;
   }
 
-  get linkStart(): { host: string; port: number } | undefined {
+  get linkStart(): { host: string; port: number } | null | undefined {
     return this.inner.linkStart;
   }
 

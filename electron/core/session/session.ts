@@ -349,7 +349,9 @@ export class Session extends EventEmitter<SessionEvents> {
    * is waited out (the CLI has no network events; the app's may come late or never).
    */
   private reachTarget(): { host: string; port: number } {
-    const hop = this.transport?.linkStart ?? firstHop(this.o.profile);
+    const start = this.transport?.linkStart;
+    if (start === null) return { host: '', port: 0 };
+    const hop = start ?? firstHop(this.o.profile);
     if (hop) return hop;
     return this.transport ? hubTarget(this.transport.hubUrl) : { host: '', port: 0 };
   }

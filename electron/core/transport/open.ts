@@ -34,7 +34,7 @@ export interface SshAccount {
   /** The jump hosts before the gateway, in order (none: straight to it). */
   jumpHosts: JumpHost[];
   jumpFrom: 'profile' | 'ssh-config' | 'none';
-  /** The ProxyCommand the ssh configuration gives the gateway, which Roamlab does not run (for the error when the gateway cannot be reached). */
+  /** The ProxyCommand the ssh configuration gives the gateway (when no jump hosts), which the connection runs over (proxy-command.ts). */
   proxyCommand?: string;
 }
 
@@ -108,8 +108,8 @@ export async function resolveSshAccount(
  * The jump hosts: the profile's `ssh.proxyJump` when it has one (`none`: none, whatever the
  * configuration says), else the ProxyJump the person's ssh configuration gives the gateway —
  * at home the gateway may be in reach, on the road only through the facility's bastion, and
- * `Match` blocks in ssh_config say which (ssh -G applies them). A ProxyCommand is noted: Roamlab
- * runs no commands from ssh_config.
+ * `Match` blocks in ssh_config say which (ssh -G applies them). Else the ProxyCommand the
+ * configuration gives the gateway, which the connection then runs over, as ssh's does.
  */
 async function jumpsFor(
   profile: FacilityProfile,
@@ -131,7 +131,7 @@ async function jumpsFor(
       note?.(`${profile.id}: the ProxyJump your ssh configuration gives ${ssh.host} ("${config.proxyJump}") was not understood (${(e as Error).message}); connecting to ${ssh.host} directly`);
     }
   } else if (config.proxyCommand) {
-    note?.(`${profile.id}: your ssh configuration reaches ${ssh.host} through a ProxyCommand, which Roamlab does not run; connecting to ${ssh.host} directly`);
+    note?.(`${profile.id}: through the ProxyCommand your ssh configuration gives ${ssh.host}`);
     return { jumpHosts: [], jumpFrom: 'none', proxyCommand: config.proxyCommand };
   }
   return { jumpHosts: [], jumpFrom: 'none' };
@@ -153,6 +153,7 @@ export async function openTransport(profile: FacilityProfile, o: OpenTransportOp
       identityFile: expandHome(account.identityFile),
       knownHostsFile: expandHome(ssh.knownHostsFile),
       jumpHosts: account.jumpHosts,
+      ...(account.proxyCommand ? { proxyCommand: account.proxyCommand } : {}),
     },
     passphrase,
     confirmUnknownHostKey: o.confirmUnknownHostKey,
@@ -187,15 +188,6 @@ function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: Ssh
       `${e.message} Roamlab went through ${account.jumpHosts.map(describeHop).join(', ')} because your ssh configuration's ProxyJump for ${host} says so.`,
       `${e.kind === 'ssh-unreachable' ? 'Check the network connection, and the jump hosts\' names and ports in ~/.ssh/config.' : e.hint} To go another way, change the ProxyJump for ${host} in ~/.ssh/config, or set "proxyJump" under "ssh" in the profile ("none" for none).`,
       { ...e.details, jumpFrom: account.jumpFrom },
-      { cause: e },
-    );
-  }
-  if (e.kind === 'ssh-unreachable' && e.details.jump !== true && account.proxyCommand) {
-    return new RoamlabError(
-      e.kind,
-      `${e.message} Your ssh configuration reaches ${host} through a ProxyCommand (${account.proxyCommand}), which Roamlab does not run.`,
-      `If ${host} is reached through a jump host, name it with a ProxyJump line for ${host} in ~/.ssh/config, or "proxyJump" under "ssh" in the profile. ${e.hint}`,
-      { ...e.details, proxyCommand: true },
       { cause: e },
     );
   }

@@ -17,6 +17,7 @@ import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
 import { hubSecureContext, type TrustOptions } from './trust-store';
 import { agentKeys, defaultAgentPath, matchingKeys, publicKeyOf, restrictedAgent } from './ssh-agent';
+import { ProxyCommandStream, proxyCommandFailed, runProxyCommand } from './proxy-command';
 import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, readKnownHostsFiles, systemKnownHostsFiles, type KnownHostsText } from './known-hosts';
 
 export interface SshOptions {
@@ -31,6 +32,11 @@ export interface SshOptions {
    * through the last. Each has its host key checked the same way; the same key signs in to all.
    */
   jumpHosts?: readonly JumpHost[];
+  /**
+   * Reach the first hop through this command instead of TCP, as ssh's ProxyCommand (tokens as
+   * written; proxy-command.ts). Only from the person's own ssh configuration.
+   */
+  proxyCommand?: string;
 }
 
 /** One SSH server on the way to the hub: a jump host, or the gateway itself. */
@@ -908,7 +914,10 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   // The TCP connect goes first: sshd takes ~20 ms from accept to its banner (it forks and
   // re-executes itself per connection), and this side reads the key and known_hosts and loads
   // ssh2 (~16 ms in a fresh process) meanwhile.
-  const connecting = connectTcp(first.host, first.port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal, first.jump);
+  const proxyCommand = o.ssh.proxyCommand;
+  const connecting: Promise<Duplex> = proxyCommand
+    ? runProxyCommand(proxyCommand, first, o.signal)
+    : connectTcp(first.host, first.port, Math.min(readyTimeoutMs, o.connectTimeoutMs ?? 8000), o.signal, first.jump);
   connecting.catch(() => undefined); // awaited below, after the key: a bad key is the error to report
   let credential: Credential;
   let known: KnownHostsText[];
@@ -955,6 +964,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   } catch (e) {
     for (const j of jumps) j.client.end();
     tcp.destroy();
+    if (tcp instanceof ProxyCommandStream) {
+      // Its exit comes a moment after the connection closed under the handshake.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      throw proxyCommandFailed(tcp, proxyCommand!, first.host, e) ?? e;
+    }
     throw e;
   }
   const client = gateway.client;
@@ -1030,7 +1044,8 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     get rttMs() {
       return rtt.ms;
     },
-    linkStart: { host: first.host, port: first.port },
+    // Through a ProxyCommand, only the command knows where the link starts.
+    linkStart: proxyCommand ? null : { host: first.host, port: first.port },
     forward: () => new Promise<Duplex>((resolve, reject) => openChannel(client, target, (err, ch) => (err || !ch ? reject(err ?? new Error('no channel')) : resolve(ch)))),
     onLost(listener) {
       if (lostReason !== undefined) {

@@ -22,9 +22,10 @@ export interface HubTransport {
   readonly rttMs?: number;
   /**
    * Where the link starts (SSH: the first jump host, else the gateway): a TCP connect there
-   * answering is "the network is back" while a reconnect waits. Undefined: the hub itself.
+   * answering is "the network is back" while a reconnect waits. Undefined: the hub itself;
+   * null: no such check (a ProxyCommand's link starts where only the command knows).
    */
-  readonly linkStart?: { host: string; port: number };
+  readonly linkStart?: { host: string; port: number } | null;
   /**
    * Leased from a connection that was open and in use before this lease (shared.ts): a request
    * failing on it may be the connection's fault, not the request's — it may have died unnoticed

@@ -181,11 +181,12 @@ describe('jump hosts from the ssh configuration (ProxyJump)', () => {
     expect(await resolveSshAccount(profile({}), 'alice', real(off))).toMatchObject({ jumpHosts: [], jumpFrom: 'none' });
   });
 
-  it('notes a ProxyCommand it does not run, and keeps it for the error', async () => {
+  it("takes the gateway's ProxyCommand when there is no ProxyJump, and none when the profile says \"none\"", async () => {
     const config = write('command', 'Host gate.example.org\n  ProxyCommand nc -X 5 -x socks.example.org:1080 %h %p\n');
     const notes: string[] = [];
     const a = await resolveSshAccount(profile({}), 'alice', { ...real(config), note: (m) => notes.push(m) });
     expect(a).toMatchObject({ jumpHosts: [], jumpFrom: 'none', proxyCommand: 'nc -X 5 -x socks.example.org:1080 %h %p' });
-    expect(notes[0]).toMatch(/ProxyCommand, which Roamlab does not run; connecting to gate\.example\.org directly/);
+    expect(notes).toEqual(['naf: through the ProxyCommand your ssh configuration gives gate.example.org']);
+    expect(await resolveSshAccount(profile({ proxyJump: 'none' }), 'alice', real(config))).toEqual(expect.not.objectContaining({ proxyCommand: expect.anything() }));
   });
 });
