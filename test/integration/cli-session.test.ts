@@ -323,7 +323,7 @@ describe.each([
     expect(b).toMatchObject({ name, place: 'Untitled.ipynb', lastUsedAt: expect.any(String) });
   });
 
-  it("the page's Hub Control Panel and Log Out show where those are in Roamlab, not the hub's sign-in; the hub's page is one click away", async () => {
+  it("the page's Hub Control Panel, Log Out and Restart Server show where those are in Roamlab, not the hub's sign-in; the hub's page is one click away", async () => {
     const session = CliSession.start(['start', id, '--class', klass, '--json'], env);
     try {
       const ready = await session.waitFor((l) => l.event === 'state' && l.name === 'ready', 120_000);
@@ -371,6 +371,18 @@ describe.each([
       // Nothing was signed out: back to the notebooks, which still work.
       await page.getByRole('link', { name: 'Back to your notebooks' }).click();
       await page.waitForURL((u) => u.pathname.startsWith(home), { timeout: 60_000 });
+      if (lab) {
+        // JupyterLab's Restart Server (also what its "server unavailable" dialog offers) opens the hub's start page.
+        type App = { jupyterapp?: { commands: { hasCommand(id: string): boolean; execute(id: string): Promise<unknown> } } };
+        await page.waitForFunction(() => (window as unknown as App).jupyterapp?.commands.hasCommand('hub:restart') === true, undefined, { timeout: 60_000 });
+        const [restart] = await Promise.all([
+          context.waitForEvent('page'),
+          page.evaluate(() => (window as unknown as App).jupyterapp!.commands.execute('hub:restart')),
+        ]);
+        await restart.waitForURL((u) => u.pathname.startsWith(`${prefix}hub/spawn`), { timeout: 30_000 });
+        await expect.poll(() => restart.locator('h1').innerText(), { timeout: 30_000 }).toBe(`Start your server at ${facility} from the Roamlab window`);
+        await restart.close();
+      }
       const status = await runCli(['status', id, '--json'], env);
       expect(status.code).toBe(0);
       await context.close();

@@ -102,10 +102,21 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     // Only the command knows where its link starts: no "is the network back?" check there.
     expect(t.linkStart).toBeNull();
     const ours = () => execFileSync('pgrep', ['-f', '--', `-W ${gw.host}:${gw.port} ${gw.user}@${jump.host}`], { encoding: 'utf8' }).trim();
+    const gone = () => {
+      try {
+        ours();
+        return false;
+      } catch {
+        return true;
+      }
+    };
     expect(ours()).not.toBe('');
     await t.close();
     await until(() => childPids(jump.pid!).length === 0, 10_000, 'the bastion to end our connection', 25);
-    expect(() => ours()).toThrow(); // pgrep: no such process left
+    expect(gone()).toBe(true); // pgrep: no such process left
+    // The gateway refusing the key over it is that, not the command's fault (which is ended).
+    await expectKind(connect([], {}, { proxyCommand, user: 'nobody-here' }), 'ssh-auth-failed');
+    await until(gone, 10_000, 'the ProxyCommand to end');
   });
 
   it('goes through several jump hosts in order', async () => {

@@ -111,6 +111,12 @@ describe("the hub's control panel and logout (answered by the gateway)", () => {
     expect(hubPageFor(nav('/jhub/hub'), '/jhub/')).toBe('control-panel');
     expect(hubPageFor(nav('/jhub/hub/logout'), '/jhub/')).toBe('logout');
     expect(hubPageFor(nav('/hub/home'), '/')).toBe('control-panel');
+    // JupyterLab's Restart Server (also offered when the server went away), named servers too.
+    expect(hubPageFor(nav('/jhub/hub/spawn'), '/jhub/')).toBe('spawn');
+    expect(hubPageFor(nav('/jhub/hub/spawn/alice/gpu?next=x'), '/jhub/')).toBe('spawn');
+    expect(hubPageFor(nav('/jhub/hub/spawn-pending/alice'), '/jhub/')).toBe('spawn');
+    expect(hubPageFor(nav('/jhub/hub/spawner'), '/jhub/')).toBeUndefined();
+    expect(hubPageFor(nav('/jhub/hub/spawn?roamlab=hub'), '/jhub/')).toBeUndefined();
     // Without Sec-Fetch-Dest (an older browser), by what it accepts.
     expect(hubPageFor({ method: 'GET', url: '/hub/logout', accept: 'text/html,application/xhtml+xml' }, '/')).toBe('logout');
   });

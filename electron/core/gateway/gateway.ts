@@ -384,7 +384,7 @@ export class LocalGateway {
     res.end(JSON.stringify({ message: `Roamlab is reconnecting to ${where}; try again in a moment.`, reason: 'reconnecting' }));
   }
 
-  /** Roamlab's page in place of the hub's control panel or its logout (policy.ts hubPageFor). */
+  /** Roamlab's page in place of the hub's control panel, its logout or its start page (policy.ts hubPageFor). */
   private answerHubPage(res: http.ServerResponse, page: HubPage, url: URL): void {
     const through = new URL(url.href);
     through.search = through.search ? `${through.search}&${HUB_PAGE_PASS}` : `?${HUB_PAGE_PASS}`;
@@ -620,17 +620,32 @@ function ownPage(o: { title: string; body: string; head?: string; style?: string
 export function hubPageHtml(page: HubPage, facility: string, landingPath: string, passThrough: string): string {
   const where = escapeHtml(facility);
   const back = `<a href="${escapeHtml(landingPath)}">Back to your notebooks</a>`;
-  const body =
-    page === 'logout'
-      ? `<h1>You are still signed in to ${where}</h1>
+  const anyway = `<a href="${escapeHtml(passThrough)}">Sign in to the hub's page anyway</a>`;
+  const tokenOnly = 'Roamlab signs in with a token, which the hub takes for your server but not for its own pages.';
+  const pages: Record<HubPage, { title: string; body: string }> = {
+    logout: {
+      title: 'Still signed in',
+      body: `<h1>You are still signed in to ${where}</h1>
 <p>Log Out signs a browser out of the hub. Roamlab signs in for you, with a token it keeps in your system keychain, so nothing was signed out, and your server keeps running.</p>
 <p>To sign out, use <b>Sign out</b> in the Roamlab window (or <code>roamlab logout</code> in a terminal). To stop your server, use <b>Stop</b> there (or <code>roamlab stop</code>).</p>
-<p>${back}</p>`
-      : `<h1>Your servers at ${where} are in the Roamlab window</h1>
+<p>${back}</p>`,
+    },
+    'control-panel': {
+      title: 'Your servers',
+      body: `<h1>Your servers at ${where} are in the Roamlab window</h1>
 <p>Start, stop or switch to another class there (or <code>roamlab status</code> and <code>roamlab stop</code> in a terminal).</p>
-<p>The hub's own control panel asks you to sign in to the hub again: Roamlab signs in with a token, which the hub takes for your server but not for its own pages.</p>
-<p>${back} · <a href="${escapeHtml(passThrough)}">Sign in to the hub's page anyway</a></p>`;
-  return ownPage({ title: `${page === 'logout' ? 'Still signed in' : 'Your servers'} · Roamlab`, body });
+<p>The hub's own control panel asks you to sign in to the hub again: ${tokenOnly}</p>
+<p>${back} · ${anyway}</p>`,
+    },
+    spawn: {
+      title: 'Start your server',
+      body: `<h1>Start your server at ${where} from the Roamlab window</h1>
+<p>When your server has stopped (its runtime ran out, it was culled or stopped), the Roamlab window says so and starts it again with the class you choose, then opens your notebooks here (or <code>roamlab start</code> in a terminal). If it is still running, it is back where you were.</p>
+<p>The hub's own start page asks you to sign in to the hub again: ${tokenOnly}</p>
+<p>${back} · ${anyway}</p>`,
+    },
+  };
+  return ownPage({ title: `${pages[page].title} · Roamlab`, body: pages[page].body });
 }
 
 /** The page a navigation gets while the link is down: it says so and reloads itself. */

@@ -137,7 +137,7 @@ export function proxyHasNoRoute(status: number | undefined, headers: { 'content-
   return !/\bjson\b/i.test(headers['content-type'] ?? '') && !/tornado/i.test(headers.server ?? '');
 }
 
-export type HubPage = 'control-panel' | 'logout';
+export type HubPage = 'control-panel' | 'logout' | 'spawn';
 
 /** The query that lets a navigation through to the hub's own page after all. */
 export const HUB_PAGE_PASS = 'roamlab=hub';
@@ -145,8 +145,9 @@ export const HUB_PAGE_PASS = 'roamlab=hub';
 /**
  * The hub's own pages that a Lab or classic Notebook page links to, which JupyterHub serves only
  * to a browser signed in with its cookie, never to the token Roamlab signs in with: "Hub Control
- * Panel" (`hub/home`, and `hub/`, which goes there) and "Log Out" (`hub/logout`, where
- * `user/NAME/logout` sends the page). Forwarded, a navigation there shows the hub's sign-in form
+ * Panel" (`hub/home`, and `hub/`, which goes there), "Log Out" (`hub/logout`, where
+ * `user/NAME/logout` sends the page), and JupyterLab's "Restart Server", also offered when the
+ * server has gone away (`hub/spawn[/USER[/SERVER]]`, and `hub/spawn-pending/…` after it). Forwarded, a navigation there shows the hub's sign-in form
  * — and "Log Out" would seem to sign out what stays signed in. A navigation (a GET for a
  * document) to one of them is answered by the gateway instead (gateway.ts hubPageHtml); with
  * `?roamlab=hub` it goes through to the hub. `basePath`: the hub's, ending in '/'.
@@ -159,5 +160,6 @@ export function hubPageFor(req: { method?: string; url?: string; accept?: string
   const rest = pathname.startsWith(basePath) ? pathname.slice(basePath.length).replace(/\/$/, '') : undefined;
   if (rest === 'hub' || rest === 'hub/home') return 'control-panel';
   if (rest === 'hub/logout') return 'logout';
+  if (rest !== undefined && /^hub\/spawn(?:-pending)?(?:\/|$)/.test(rest)) return 'spawn';
   return undefined;
 }

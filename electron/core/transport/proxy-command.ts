@@ -53,13 +53,18 @@ export class ProxyCommandStream extends Duplex {
   private stderrTail = '';
   /** Set when the command has exited: its exit code, or the signal that ended it. */
   exited?: { code: number | null; signal: NodeJS.Signals | null };
+  /** The command closed its output: it is done, or about to exit. */
+  outputEnded = false;
 
   constructor(private readonly child: ChildProcessWithoutNullStreams) {
     super({ allowHalfOpen: false });
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause();
     });
-    child.stdout.on('end', () => this.push(null));
+    child.stdout.on('end', () => {
+      this.outputEnded = true;
+      this.push(null);
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
       this.stderrTail = (this.stderrTail + s).slice(-2000);
@@ -68,7 +73,20 @@ export class ProxyCommandStream extends Duplex {
     child.stdin.on('error', () => undefined);
     child.on('exit', (code, signal) => {
       this.exited = { code, signal };
+      this.outputEnded = true;
       if (!this.destroyed) this.destroy();
+    });
+  }
+
+  /** Whether the command has exited by `ms` from now. */
+  exitedWithin(ms: number): Promise<boolean> {
+    if (this.exited) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
   }
 

@@ -843,6 +843,9 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
     client.on('error', onError);
     client.on('close', onClose);
     client.on('ready', onReady);
+    // Closed already (a ProxyCommand that exited while the key was read): ssh2 would wait for
+    // a 'close' that has been and gone, until the timeout.
+    if (sock.destroyed) return onClose();
     try {
       client.connect(config);
     } catch (e) {
@@ -963,13 +966,11 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
     gateway = await sshHandshake(hops[hops.length - 1]!, sock, ctx);
   } catch (e) {
     for (const j of jumps) j.client.end();
+    // A ProxyCommand that ended its output by itself is why: its exit (a moment later) and its
+    // own words say more than "connection closed". One still running did not fail; it is ended.
+    const byCommand = tcp instanceof ProxyCommandStream && tcp.outputEnded && (await tcp.exitedWithin(1000)) ? proxyCommandFailed(tcp, proxyCommand!, first.host, e) : undefined;
     tcp.destroy();
-    if (tcp instanceof ProxyCommandStream) {
-      // Its exit comes a moment after the connection closed under the handshake.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      throw proxyCommandFailed(tcp, proxyCommand!, first.host, e) ?? e;
-    }
-    throw e;
+    throw byCommand ?? e;
   }
   const client = gateway.client;
 
