@@ -119,6 +119,16 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
     await until(gone, 10_000, 'the ProxyCommand to end');
   });
 
+  it("starts the handshake's clock at the ProxyCommand's first byte (it may ask the person first), and says when nothing comes", async () => {
+    const sshW = `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${gw.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${jump.port} -W %h:%p ${gw.user}@${jump.host}`;
+    // 1.5 s before it connects (a person typing the bastion's code), against a 1 s handshake timeout.
+    const t = await connect([], { readyTimeoutMs: 1000 }, { proxyCommand: `sh -c 'sleep 1.5; exec ${sshW}'` });
+    expect((await get(`http://127.0.0.1:${hubPort}/hub/late`, t.agent)).status).toBe(200);
+    await t.close();
+    const silent = await expectKind(connect([], { proxyCommandFirstByteMs: 1500 }, { proxyCommand: 'sleep 60' }), 'ssh-unreachable');
+    expect(silent.message).toMatch(/^Nothing came from 127\.0\.0\.1 through the ProxyCommand your ssh configuration gives it \(sleep …\) in [23] s\.$/);
+  });
+
   it('goes through several jump hosts in order', async () => {
     // jump → the gateway's sshd as a second jump host → the gateway itself.
     const t = await connect([

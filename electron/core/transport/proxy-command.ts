@@ -55,10 +55,21 @@ export class ProxyCommandStream extends Duplex {
   exited?: { code: number | null; signal: NodeJS.Signals | null };
   /** The command closed its output: it is done, or about to exit. */
   outputEnded = false;
+  /** It wrote something to its output (the SSH server's banner, normally). */
+  hadOutput = false;
+  /** Resolves at its first output. */
+  readonly firstOutput: Promise<void>;
+  readonly startedAt = performance.now();
+  private sawOutput!: () => void;
 
   constructor(private readonly child: ChildProcessWithoutNullStreams) {
     super({ allowHalfOpen: false });
+    this.firstOutput = new Promise((resolve) => (this.sawOutput = resolve));
     child.stdout.on('data', (chunk: Buffer) => {
+      if (!this.hadOutput) {
+        this.hadOutput = true;
+        this.sawOutput();
+      }
       if (!this.push(chunk)) child.stdout.pause();
     });
     child.stdout.on('end', () => {
@@ -156,12 +167,15 @@ export function runProxyCommand(command: string, t: ProxyCommandTarget, signal?:
   });
 }
 
+/** The longest wait for a ProxyCommand's first byte: sshd's LoginGraceTime, for a person answering its questions. */
+export const PROXY_COMMAND_FIRST_BYTE_MS = 120_000;
+
 /**
  * The error for an SSH handshake that failed over a ProxyCommand that has exited: the command's
  * own words (its last stderr line) say more than "the connection closed". Only its program is
  * named: the rest of a command line may hold what belongs in no log (`sshpass -p …`).
  */
-export function proxyCommandFailed(stream: ProxyCommandStream, command: string, host: string, cause: unknown): RoamlabError | undefined {
+function proxyCommandFailed(stream: ProxyCommandStream, command: string, host: string, cause: unknown): RoamlabError | undefined {
   const exit = stream.exited;
   if (!exit) return undefined;
   const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -174,4 +188,29 @@ export function proxyCommandFailed(stream: ProxyCommandStream, command: string, 
     { host, proxyCommand: true, exitCode: exit.code, signal: exit.signal },
     { cause },
   );
+}
+
+/** The error for a ProxyCommand that ran but brought nothing from the gateway. */
+function proxyCommandSilent(command: string, host: string, waitedMs: number, cause: unknown): RoamlabError {
+  const program = command.trim().split(/\s+/)[0] ?? command;
+  return new RoamlabError(
+    'ssh-unreachable',
+    `Nothing came from ${host} through the ProxyCommand your ssh configuration gives it (${program} …) in ${Math.round(waitedMs / 1000)} s.`,
+    `Check the network connection, and the ProxyCommand for ${host} in ~/.ssh/config (run ssh -v ${host} in a terminal to see where it waits).`,
+    { host, proxyCommand: true },
+    { cause },
+  );
+}
+
+/**
+ * What the ProxyCommand had to do with a handshake that failed (`cause`), when anything: it ended
+ * its output by itself (then its exit, a moment later, and its last words say why), or it never
+ * brought a byte. One that brought the server's bytes and still runs did not fail (the server
+ * refused the key, say); the caller ends it.
+ */
+export async function proxyCommandFault(stream: ProxyCommandStream, command: string, host: string, cause: unknown): Promise<RoamlabError | undefined> {
+  if (cause instanceof RoamlabError && cause.kind === 'cancelled') return undefined;
+  if (stream.outputEnded && (await stream.exitedWithin(1000))) return proxyCommandFailed(stream, command, host, cause);
+  if (!stream.hadOutput) return proxyCommandSilent(command, host, performance.now() - stream.startedAt, cause);
+  return undefined;
 }

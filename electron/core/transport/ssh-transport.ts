@@ -17,7 +17,7 @@ import { honourKeepAliveHint } from './keep-alive';
 import { HANDSHAKE_ROUND_TRIPS, RttEstimate, timeKeepalives, watchSilence } from './link-watch';
 import { hubSecureContext, type TrustOptions } from './trust-store';
 import { agentKeys, defaultAgentPath, matchingKeys, publicKeyOf, restrictedAgent } from './ssh-agent';
-import { ProxyCommandStream, proxyCommandFailed, runProxyCommand } from './proxy-command';
+import { PROXY_COMMAND_FIRST_BYTE_MS, ProxyCommandStream, proxyCommandFault, runProxyCommand } from './proxy-command';
 import { appendHostKey, checkHostKeyFiles, fingerprintSha256, keyTypeOfBlob, knownKeyTypes, readKnownHostsFiles, systemKnownHostsFiles, type KnownHostsText } from './known-hosts';
 
 export interface SshOptions {
@@ -140,6 +140,12 @@ export interface OpenSshTransportOptions extends SshQuestions {
   readyTimeoutMs?: number;
   /** The TCP connect alone (default 8000): a SYN unanswered that long is a network that is not there. */
   connectTimeoutMs?: number;
+  /**
+   * Through a ProxyCommand, the wait for its first byte (default 120000, sshd's LoginGraceTime):
+   * the handshake's clock starts there, since the command may first ask the person on its own
+   * terminal (a bastion's password or code, as `ssh -W` does).
+   */
+  proxyCommandFirstByteMs?: number;
   /** Abort connecting (e.g. the network changed: a fresh attempt is better than waiting this one out). */
   signal?: AbortSignal;
   onClose?: (reason: string) => void;
@@ -568,6 +574,8 @@ interface HandshakeContext {
   knownHosts: string;
   readyTimeoutMs: number;
   keepaliveIntervalMs: number;
+  /** The first hop's clock starts at this stream's first output, waited for at most `timeoutMs` (a ProxyCommand's). */
+  firstByte?: { output: Promise<void>; timeoutMs: number };
 }
 
 interface Handshaken {
@@ -821,17 +829,30 @@ async function sshHandshake(hop: Hop, sock: Duplex, c: HandshakeContext): Promis
       resolve();
     };
     const onAbort = () => onError(Object.assign(new Error('cancelled'), { level: 'cancelled' }));
-    // readyTimeoutMs of the handshake's own time: while a person is asked the clock stops.
+    // readyTimeoutMs of the handshake's own time: while a person is asked the clock stops, and
+    // through a ProxyCommand it starts at the command's first byte (the wait is the person's too).
     const startedAt = performance.now();
     let clock: NodeJS.Timeout | undefined;
+    let awaitingFirstByte = false;
+    let firstByteTimer: NodeJS.Timeout | undefined;
+    if (c.firstByte) {
+      awaitingFirstByte = true;
+      firstByteTimer = setTimeout(() => onError(Object.assign(new Error('no answer through the ProxyCommand'), { level: 'client-timeout' })), c.firstByte.timeoutMs);
+      void c.firstByte.output.then(() => {
+        clearTimeout(firstByteTimer);
+        awaitingFirstByte = false;
+        personMs += performance.now() - startedAt;
+      });
+    }
     const tick = () => {
       const left = c.readyTimeoutMs - (performance.now() - startedAt - personMs);
-      if (asking === 0 && left <= 0) return onError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }));
-      clock = setTimeout(tick, asking > 0 ? 250 : left + 1);
+      if (asking === 0 && !awaitingFirstByte && left <= 0) return onError(Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }));
+      clock = setTimeout(tick, asking > 0 || awaitingFirstByte ? 250 : left + 1);
     };
     if (c.readyTimeoutMs > 0) tick();
     const cleanup = () => {
       clearTimeout(clock);
+      clearTimeout(firstByteTimer);
       client.removeListener('error', onError);
       client.removeListener('close', onClose);
       client.removeListener('ready', onReady);
@@ -946,6 +967,9 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   const ctx: HandshakeContext = { o, credential, known, knownHosts, readyTimeoutMs, keepaliveIntervalMs };
 
   const tcp = await connecting;
+  /** The first hop's wait for a ProxyCommand's first byte (HandshakeContext.firstByte). */
+  const firstByteOf = (i: number): Pick<HandshakeContext, 'firstByte'> =>
+    i === 0 && tcp instanceof ProxyCommandStream ? { firstByte: { output: tcp.firstOutput, timeoutMs: o.proxyCommandFirstByteMs ?? PROXY_COMMAND_FIRST_BYTE_MS } } : {};
   // Each hop over the socket the one before gives: TCP for the first, then a tunnel through the
   // jump host before. Jump hosts send no keepalives of their own: the gateway's, which pass
   // through them, notice a dead link anywhere on the way.
@@ -957,18 +981,16 @@ export async function openSshTransport(o: OpenSshTransportOptions): Promise<HubT
   let gateway: Handshaken;
   try {
     for (let i = 0; i < hops.length - 1; i++) {
-      const jump = await sshHandshake(hops[i]!, sock, { ...ctx, keepaliveIntervalMs: 0 });
+      const jump = await sshHandshake(hops[i]!, sock, { ...ctx, keepaliveIntervalMs: 0, ...firstByteOf(i) });
       jumps.push(jump);
       sock = await tunnelThrough(jump.client, hops[i]!, hops[i + 1]!, o.signal);
       socks.push(sock);
       gatewayStartedAt = performance.now();
     }
-    gateway = await sshHandshake(hops[hops.length - 1]!, sock, ctx);
+    gateway = await sshHandshake(hops[hops.length - 1]!, sock, { ...ctx, ...firstByteOf(hops.length - 1) });
   } catch (e) {
     for (const j of jumps) j.client.end();
-    // A ProxyCommand that ended its output by itself is why: its exit (a moment later) and its
-    // own words say more than "connection closed". One still running did not fail; it is ended.
-    const byCommand = tcp instanceof ProxyCommandStream && tcp.outputEnded && (await tcp.exitedWithin(1000)) ? proxyCommandFailed(tcp, proxyCommand!, first.host, e) : undefined;
+    const byCommand = tcp instanceof ProxyCommandStream ? await proxyCommandFault(tcp, proxyCommand!, first.host, e) : undefined;
     tcp.destroy();
     throw byCommand ?? e;
   }

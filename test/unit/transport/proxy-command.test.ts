@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 
-import { expandProxyCommand, proxyCommandFailed, runProxyCommand } from '../../../electron/core/transport/proxy-command';
+import { expandProxyCommand, proxyCommandFault, runProxyCommand } from '../../../electron/core/transport/proxy-command';
 
 // The ProxyCommand's stream, with real child processes through the real shell.
 
@@ -31,9 +31,22 @@ describe('runProxyCommand', () => {
     const stream = await runProxyCommand(`sh -c 'echo "ssh: connect to host $0 port $1: Connection refused" >&2; exit 255' %h %p`, target);
     await new Promise((resolve) => stream.once('close', resolve));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const err = proxyCommandFailed(stream, 'sshpass -p not-for-logs ssh -W %h:%p bastion', 'gate.example.org', new Error('closed'));
+    const err = await proxyCommandFault(stream, 'sshpass -p not-for-logs ssh -W %h:%p bastion', 'gate.example.org', new Error('closed'));
     expect(err?.message).toBe('The ProxyCommand your ssh configuration gives gate.example.org (sshpass …) exited with code 255: ssh: connect to host gate.example.org port 2222: Connection refused.');
     expect(err?.kind).toBe('ssh-unreachable');
+  });
+
+  it('says so when a command that still runs brought nothing, and blames one that brought bytes for nothing', async () => {
+    const silent = await runProxyCommand('sleep 30', target);
+    const err = await proxyCommandFault(silent, 'sleep 30', 'gate.example.org', new Error('timed out'));
+    expect(err?.message).toMatch(/^Nothing came from gate\.example\.org through the ProxyCommand your ssh configuration gives it \(sleep …\) in \d+ s\.$/);
+    silent.destroy();
+    const talking = await runProxyCommand('cat', target);
+    const echoed = new Promise((resolve) => talking.once('data', resolve));
+    talking.write('SSH-2.0-x\r\n');
+    await echoed;
+    expect(await proxyCommandFault(talking, 'cat', 'gate.example.org', new Error('auth failed'))).toBeUndefined();
+    talking.destroy();
   });
 
   it('refuses a command with a token it cannot fill, before running anything', async () => {
