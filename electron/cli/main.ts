@@ -10,7 +10,7 @@ import { OsKeychain } from '../core/keychain/os-keychain';
 import { accountName, type Keychain } from '../core/keychain/keychain';
 import { appStateStore, type AppState } from '../core/state/app-state';
 import { BookmarkStore } from '../core/state/bookmarks';
-import { openTransport } from '../core/transport/open';
+import { describeSshRoute, openTransport } from '../core/transport/open';
 import { connectMux, muxSocketPath, serveMux, type MuxServer } from '../core/transport/mux';
 import type { HubTransport } from '../core/transport/transport';
 import { certAuthorityNote, hopNoun, type HostKeyPrompt, type SshAuthPrompt, type SshQuestions } from '../core/transport/ssh-transport';
@@ -113,7 +113,7 @@ export async function main(argv: string[], keychain: Keychain = new OsKeychain()
     };
     switch (command) {
       case 'facilities':
-        return listFacilities(ctx);
+        return await listFacilities(ctx);
       case 'classes':
         return await listClasses(ctx, needFacility());
       case 'login':
@@ -266,13 +266,14 @@ async function connect(ctx: Ctx, profile: FacilityProfile, user: string) {
   return { transport, hub: new HubClient({ transport }) };
 }
 
-function listFacilities(ctx: Ctx): number {
+async function listFacilities(ctx: Ctx): Promise<number> {
   if (!ctx.catalog.profiles.length && !ctx.catalog.problems.length) {
     ctx.out(`No facilities yet. Put a profile in ${path.join(ctx.home, 'facilities')}/ (see docs/facility-profile.md), or run \`npm run demo-facility\`.`);
   }
   for (const { profile, file } of ctx.catalog.profiles) {
     const user = ctx.state.facilities[profile.id]?.username;
-    ctx.out(`${profile.id.padEnd(20)} ${profile.name}${profile.ssh ? ` (via ${sshRoute(profile.ssh).map((h) => h.host).join(', ')})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
+    const via = await describeSshRoute(profile).catch(() => sshRoute(profile.ssh!).map((h) => `${h.host}:${h.port}`).join(' → '));
+    ctx.out(`${profile.id.padEnd(20)} ${profile.name}${via ? ` (via ${via})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
   }
   for (const p of ctx.catalog.problems) ctx.err(`roamlab: ${p.error.message}\n${p.error.hint}`);
   return ctx.catalog.problems.length ? EXIT.profile : EXIT.ok;

@@ -157,6 +157,17 @@ describe('a profile that names no jump host', () => {
     expect(status.code).toBe(0);
     // Both commands went through the bastion to the gateway.
     expect(tunnels() - before).toBe(2);
+    // The lists say which way it goes: `roamlab facilities`, and the app's facility list.
+    const way = `127.0.0.1:${jump.port} → 127.0.0.1:${sshd.port}`;
+    expect((await runCli(['facilities'], env)).stdout).toContain(`(via ${way})`);
+    process.env.ROAMLAB_SSH_CONFIG = env.ROAMLAB_SSH_CONFIG;
+    try {
+      const app = new LauncherService({ home: env.ROAMLAB_HOME!, keychain: new OsKeychain(), hooks: { openLab: async () => undefined } });
+      expect((await app.listFacilities()).facilities).toEqual([expect.objectContaining({ id: 'viabastion', via: way })]);
+      await app.dispose();
+    } finally {
+      delete process.env.ROAMLAB_SSH_CONFIG;
+    }
   });
 
   it('says the way came from the ssh configuration, and how to change it, when the bastion cannot be reached; stores nothing', async () => {
@@ -184,6 +195,7 @@ describe('a profile that names no jump host', () => {
     const status = await runCli(['status', 'viacommand'], env);
     expect(status.code).toBe(0);
     expect(tunnels() - before).toBe(2);
+    expect((await runCli(['facilities'], env)).stdout).toContain(`(via ProxyCommand → 127.0.0.1:${sshd.port})`);
   });
 
   it("says what the ProxyCommand said when it fails, and stores nothing", async () => {

@@ -15,7 +15,7 @@ import { appStateStore, type AppState, type FacilityState } from '../state/app-s
 import { BookmarkStore, type Bookmark } from '../state/bookmarks';
 import { CURRENT_PLACE_SCRIPT, normalizePlace, placeFromUrl } from '../session/place';
 import type { JsonStore } from '../state/json-store';
-import { openTransport, type OpenTransportOptions } from '../transport/open';
+import { describeSshRoute, openTransport, type OpenTransportOptions } from '../transport/open';
 import { muxDir } from '../transport/mux';
 import { SharedTransports } from '../transport/shared';
 import { hopNoun, type SshAuthPrompt, type SshQuestions } from '../transport/ssh-transport';
@@ -99,6 +99,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
   private readonly store: JsonStore<AppState>;
   private readonly bookmarks: BookmarkStore;
   private readonly sessions = new Map<string, LiveSession>();
+  private readonly viaCache = new Map<string, { key: string; at: number; via: string | undefined }>();
   /** Questions the SSH transport put to the person, awaiting the launcher's dialogs. */
   private readonly hostKeyQuestions = new PendingQuestions<boolean>();
   private readonly promptQuestions = new PendingQuestions<string[] | null>();
@@ -151,6 +152,21 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     return mergeClasses(profile.classes, this.fstate(profile.id).hubForm ?? null);
   }
 
+  /**
+   * The way to the facility's gateway, with what the person's ssh configuration adds (ProxyJump,
+   * ProxyCommand) where the profile leaves it out; asked of `ssh -G` at most once a minute per
+   * facility, since lists are drawn often.
+   */
+  private async via(profile: FacilityProfile): Promise<string | undefined> {
+    if (!profile.ssh) return undefined;
+    const key = JSON.stringify(profile.ssh);
+    const known = this.viaCache.get(profile.id);
+    if (known && known.key === key && Date.now() - known.at < 60_000) return known.via;
+    const via = await describeSshRoute(profile).catch(() => sshRoute(profile.ssh!).map((h) => `${h.host}:${h.port}`).join(' → '));
+    this.viaCache.set(profile.id, { key, at: Date.now(), via });
+    return via;
+  }
+
   private async info(profile: FacilityProfile, file: string): Promise<FacilityInfo> {
     const st = this.fstate(profile.id);
     const token = st.username ? await this.o.keychain.get(accountName(profile.id, 'token', st.username)) : null;
@@ -159,7 +175,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
       name: profile.name,
       file,
       hubOrigin: hubBaseUrl(profile).origin,
-      via: profile.ssh ? sshRoute(profile.ssh).map((h) => `${h.host}:${h.port}`).join(' → ') : undefined,
+      via: await this.via(profile),
       sshConnected: profile.ssh ? this.transports.connected(profile.id) : undefined,
       username: st.username,
       signedIn: token !== null,

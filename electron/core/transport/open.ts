@@ -201,6 +201,22 @@ function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: Ssh
 }
 
 /**
+ * The way to the profile's gateway as a person reads it ("bastion:22 → gate:22", "ProxyCommand →
+ * gate:22"), with what the ssh configuration adds where the profile leaves it out; undefined
+ * without SSH. For lists: nothing is connected.
+ */
+export async function describeSshRoute(profile: FacilityProfile, o: { config?: SshConfigLookup } = {}): Promise<string | undefined> {
+  const ssh = profile.ssh;
+  if (!ssh) return undefined;
+  const lookup = o.config ?? sshConfigFor;
+  const config: SshConfigAnswer = ssh.proxyJump !== undefined ? { identityFiles: [] } : await lookup(ssh.host);
+  const route = await jumpsFor(profile, config, lookup, undefined);
+  const gateway = `${ssh.host}:${ssh.port}`;
+  if (route.proxyCommand) return `ProxyCommand → ${gateway}`;
+  return [...route.jumpHosts.map((h) => `${h.host}:${h.port}`), gateway].join(' → ');
+}
+
+/**
  * Where the profile's link starts: its first SSH jump host, else its SSH gateway (undefined: no
  * SSH, the hub itself). A TCP connect there answering is "the network is back".
  */
