@@ -22,7 +22,6 @@ import type { SessionState } from '../core/session/session-machine';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { progressLine } from './progress';
 import { ask, hasTerminal, isAsking, readStdin } from './prompt';
-import { sshRoute } from '../core/profile/proxy-jump';
 
 const USAGE = `Usage: roamlab <command> [options]
 
@@ -272,7 +271,7 @@ async function listFacilities(ctx: Ctx): Promise<number> {
   }
   for (const { profile, file } of ctx.catalog.profiles) {
     const user = ctx.state.facilities[profile.id]?.username;
-    const via = await describeSshRoute(profile).catch(() => sshRoute(profile.ssh!).map((h) => `${h.host}:${h.port}`).join(' → '));
+    const via = await describeSshRoute(profile);
     ctx.out(`${profile.id.padEnd(20)} ${profile.name}${via ? ` (via ${via})` : ''}${user ? `  [${user}]` : ''}  ${file}`);
   }
   for (const p of ctx.catalog.problems) ctx.err(`roamlab: ${p.error.message}\n${p.error.hint}`);

@@ -26,7 +26,6 @@ import { Session, type OutsideSignal } from '../session/session';
 import { connectionNotice } from '../session/reconnect-policy';
 import { resolveThresholds } from '../monitor/limits-policy';
 import { memoryPercent } from '../monitor/metrics';
-import { sshRoute } from '../profile/proxy-jump';
 import type {
   ClassInfo,
   ErrorInfo,
@@ -162,7 +161,7 @@ export class LauncherService extends EventEmitter<{ event: [RoamlabEvent] }> {
     const key = JSON.stringify(profile.ssh);
     const known = this.viaCache.get(profile.id);
     if (known && known.key === key && Date.now() - known.at < 60_000) return known.via;
-    const via = await describeSshRoute(profile).catch(() => sshRoute(profile.ssh!).map((h) => `${h.host}:${h.port}`).join(' → '));
+    const via = await describeSshRoute(profile);
     this.viaCache.set(profile.id, { key, at: Date.now(), via });
     return via;
   }

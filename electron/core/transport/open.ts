@@ -203,15 +203,21 @@ function whereAccountCameFrom(e: unknown, profile: FacilityProfile, account: Ssh
 /**
  * The way to the profile's gateway as a person reads it ("bastion:22 → gate:22", "ProxyCommand →
  * gate:22"), with what the ssh configuration adds where the profile leaves it out; undefined
- * without SSH. For lists: nothing is connected.
+ * without SSH. For lists: nothing is connected, and nothing fails — where the configuration
+ * cannot be read, the profile's own route.
  */
 export async function describeSshRoute(profile: FacilityProfile, o: { config?: SshConfigLookup } = {}): Promise<string | undefined> {
   const ssh = profile.ssh;
   if (!ssh) return undefined;
-  const lookup = o.config ?? sshConfigFor;
-  const config: SshConfigAnswer = ssh.proxyJump !== undefined ? { identityFiles: [] } : await lookup(ssh.host);
-  const route = await jumpsFor(profile, config, lookup, undefined);
   const gateway = `${ssh.host}:${ssh.port}`;
+  const lookup = o.config ?? sshConfigFor;
+  let route: Pick<SshAccount, 'jumpHosts' | 'proxyCommand'>;
+  try {
+    const config: SshConfigAnswer = ssh.proxyJump !== undefined ? { identityFiles: [] } : await lookup(ssh.host);
+    route = await jumpsFor(profile, config, lookup, undefined);
+  } catch {
+    route = { jumpHosts: sshRoute(ssh).slice(0, -1) };
+  }
   if (route.proxyCommand) return `ProxyCommand → ${gateway}`;
   return [...route.jumpHosts.map((h) => `${h.host}:${h.port}`), gateway].join(' → ');
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { expandIdentityFile, pickIdentityFile, sshConfigFor } from '../../../electron/core/transport/ssh-config';
-import { resolveSshAccount } from '../../../electron/core/transport/open';
+import { describeSshRoute, resolveSshAccount } from '../../../electron/core/transport/open';
 import { parseProfile } from '../../../electron/core/profile/load';
 
 // The person's ssh configuration as OpenSSH itself reads it (`ssh -G`, the real client): these
@@ -188,5 +188,20 @@ describe('jump hosts from the ssh configuration (ProxyJump)', () => {
     expect(a).toMatchObject({ jumpHosts: [], jumpFrom: 'none', proxyCommand: 'nc -X 5 -x socks.example.org:1080 %h %p' });
     expect(notes).toEqual(['naf: through the ProxyCommand your ssh configuration gives gate.example.org']);
     expect(await resolveSshAccount(profile({ proxyJump: 'none' }), 'alice', real(config))).toEqual(expect.not.objectContaining({ proxyCommand: expect.anything() }));
+  });
+});
+
+describe('describeSshRoute (the facility lists)', () => {
+  const profile = (ssh: object) =>
+    parseProfile({ schema: 1, id: 'naf', name: 'DESY NAF', hub: { url: 'http://hub.internal:8000/' }, ssh: { host: 'gate.example.org', ...ssh }, classes: [{ id: 's', label: 'S', userOptions: { profile: 's' } }] }, 'naf.json');
+
+  it("shows the way with what the ssh configuration adds, and the profile's own way when the configuration cannot be read", async () => {
+    const config = write('route', 'Host gate.example.org\n  ProxyJump bastion:2222\nHost gate2.example.org\n  ProxyCommand nc %h %p\n');
+    const real = { config: (h: string) => sshConfigFor(h, { configFile: config }) };
+    expect(await describeSshRoute(profile({}), real)).toBe('bastion:2222 → gate.example.org:22');
+    expect(await describeSshRoute(profile({ host: 'gate2.example.org' }), real)).toBe('ProxyCommand → gate2.example.org:22');
+    expect(await describeSshRoute(profile({ proxyJump: 'me@hop:2200' }), real)).toBe('hop:2200 → gate.example.org:22');
+    const broken = { config: async (): Promise<never> => Promise.reject(new Error('no')) };
+    expect(await describeSshRoute(profile({}), broken)).toBe('gate.example.org:22');
   });
 });
