@@ -147,16 +147,20 @@ describe('a profile that names no jump host', () => {
   const viaBastion = (port: number) => `Host 127.0.0.1\n  ProxyJump bastion\nHost bastion\n  HostName 127.0.0.1\n  Port ${port}\n`;
   const tunnels = () => readFileSync(jump.logFile, 'utf8').match(new RegExp(`direct_tcpip.*target 127\\.0\\.0\\.1 port ${sshd.port}\\b`, 'g'))?.length ?? 0;
 
-  it("goes through the bastion the person's ssh configuration names for the gateway (ProxyJump, and the bastion's HostName and Port)", async () => {
-    const env = facility('viabastion', viaBastion(jump.port), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known });
+  /** `roamlab login` then `status` for facility `id`, both succeeding; how many tunnels to the gateway the bastion carried meanwhile. */
+  async function signInAndList(id: string, env: NodeJS.ProcessEnv): Promise<number> {
     const before = tunnels();
-    const r = await runCli(['login', 'viabastion', '--user', 'erin', '--password-stdin'], env, hub.password);
+    const r = await runCli(['login', id, '--user', 'erin', '--password-stdin'], env, hub.password);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const status = await runCli(['status', 'viabastion'], env);
-    expect(status.code).toBe(0);
+    expect((await runCli(['status', id], env)).code).toBe(0);
+    return tunnels() - before;
+  }
+
+  it("goes through the bastion the person's ssh configuration names for the gateway (ProxyJump, and the bastion's HostName and Port)", async () => {
+    const env = facility('viabastion', viaBastion(jump.port), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known });
     // Both commands went through the bastion to the gateway.
-    expect(tunnels() - before).toBe(2);
+    expect(await signInAndList('viabastion', env)).toBe(2);
     // The lists say which way it goes: `roamlab facilities`, and the app's facility list.
     const way = `127.0.0.1:${jump.port} → 127.0.0.1:${sshd.port}`;
     expect((await runCli(['facilities'], env)).stdout).toContain(`(via ${way})`);
@@ -181,20 +185,12 @@ describe('a profile that names no jump host', () => {
   });
 
   // Older guides reach the gateway with `ProxyCommand ssh -W %h:%p bastion`: the real OpenSSH
-  // client runs as the command, to the same bastion (its own configuration off, so it does not
-  // run this ProxyCommand again).
-  const viaCommand = (port: number) =>
-    `Host 127.0.0.1\n  ProxyCommand ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${sshd.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${port} -W %h:%p ${sshd.user}@127.0.0.1\n`;
+  // client runs as the command, to the same bastion.
+  const viaCommand = (port: number) => `Host 127.0.0.1\n  ProxyCommand ${jump.proxyCommandThrough(sshd.identityFile, port)}\n`;
 
   it("goes through the ProxyCommand the person's ssh configuration gives the gateway (ssh -W through the bastion)", async () => {
     const env = facility('viacommand', viaCommand(jump.port), { user: sshd.user, identityFile: sshd.identityFile });
-    const before = tunnels();
-    const r = await runCli(['login', 'viacommand', '--user', 'erin', '--password-stdin'], env, hub.password);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const status = await runCli(['status', 'viacommand'], env);
-    expect(status.code).toBe(0);
-    expect(tunnels() - before).toBe(2);
+    expect(await signInAndList('viacommand', env)).toBe(2);
     expect((await runCli(['facilities'], env)).stdout).toContain(`(via ProxyCommand → 127.0.0.1:${sshd.port})`);
   });
 
@@ -211,11 +207,7 @@ describe('a profile that names no jump host', () => {
 
   it('goes straight to the gateway when the profile says "proxyJump": "none", whatever the configuration says', async () => {
     const env = facility('nobastion', viaBastion(await freePort()), { user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: known, proxyJump: 'none' });
-    const before = tunnels();
-    const r = await runCli(['login', 'nobastion', '--user', 'erin', '--password-stdin'], env, hub.password);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(tunnels()).toBe(before);
+    expect(await signInAndList('nobastion', env)).toBe(0);
   });
 });
 

@@ -95,7 +95,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
   });
 
   it("reaches the gateway over a ProxyCommand (the real ssh -W through the bastion), and ends the command on close", async () => {
-    const proxyCommand = `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${gw.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${jump.port} -W %h:%p ${gw.user}@${jump.host}`;
+    const proxyCommand = jump.proxyCommandThrough(gw.identityFile);
     const t = await connect([], {}, { proxyCommand });
     expect(await get(`http://127.0.0.1:${hubPort}/hub/by-command`, t.agent)).toEqual({ status: 200, body: 'hub says GET /hub/by-command' });
     expect(await fsp.readFile(jump.logFile, 'utf8')).toMatch(new RegExp(`direct_tcpip.*target ${gw.host.replace(/\./g, '\\.')} port ${gw.port}`));
@@ -120,7 +120,7 @@ describe('SSH gateway through a jump host (ssh.proxyJump)', () => {
   });
 
   it("starts the handshake's clock at the ProxyCommand's first byte (it may ask the person first), and says when nothing comes", async () => {
-    const sshW = `ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -i ${gw.identityFile} -o UserKnownHostsFile=${jump.knownHostsFile} -o StrictHostKeyChecking=yes -p ${jump.port} -W %h:%p ${gw.user}@${jump.host}`;
+    const sshW = jump.proxyCommandThrough(gw.identityFile);
     // 1.5 s before it connects (a person typing the bastion's code), against a 1 s handshake timeout.
     const t = await connect([], { readyTimeoutMs: 1000 }, { proxyCommand: `sh -c 'sleep 1.5; exec ${sshW}'` });
     expect((await get(`http://127.0.0.1:${hubPort}/hub/late`, t.agent)).status).toBe(200);

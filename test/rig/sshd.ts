@@ -38,6 +38,13 @@ export interface RigSshd {
    * (another known_hosts, a proxyJump).
    */
   profileSsh<T extends object = object>(over?: T): ProfileSsh & T;
+  /**
+   * A ProxyCommand through this sshd as the bastion, as older guides write it: the real OpenSSH
+   * client, `ssh -W %h:%p`, with its own configuration off (so it does not run the ProxyCommand
+   * again), signing in with `identityFile`, trusting this sshd's key only. `port`: another port
+   * to dial instead of this sshd's (one where nothing listens, say).
+   */
+  proxyCommandThrough(identityFile: string, port?: number): string;
   stop(): Promise<void>;
   /** Stop the listener and its sessions, start it again: same port, same host key. */
   restart(): Promise<void>;
@@ -299,6 +306,10 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<RigSshd> {
     },
     profileSsh<T extends object = object>(over?: T): ProfileSsh & T {
       return { host, port, user: os.userInfo().username, identityFile: clientKey, knownHostsFile, ...(over as T) };
+    },
+    proxyCommandThrough(identityFile: string, dial = port): string {
+      const options = `-o BatchMode=yes -o IdentitiesOnly=yes -i ${identityFile} -o UserKnownHostsFile=${knownHostsFile} -o StrictHostKeyChecking=yes`;
+      return `ssh -F /dev/null ${options} -p ${dial} -W %h:%p ${os.userInfo().username}@${host}`;
     },
     async stop() {
       await kill();
